@@ -1,0 +1,123 @@
+"""Typed settings, read from the environment on first use and never at import time.
+
+Every setting the app reads is a field of :class:`Settings`; ``SETTINGS`` lists them with a one-line meaning, and
+`local.settings.json.example`, the README and `infra/` must name exactly the same set (a test compares them).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Literal
+
+__all__ = ["SETTINGS", "Settings", "get_settings", "parse_api_keys"]
+
+DatabaseProvider = Literal["cosmos", "redis", "memory"]
+
+#: name -> meaning; the single list of settings this app reads.
+SETTINGS: dict[str, str] = {
+    "DATABASE_PROVIDER": "cosmos | redis | memory; unset: cosmos if COSMOS_ENDPOINT, else redis if REDIS_URL, else memory",
+    "REDIS_URL": "Redis connection string (redis:// or rediss://)",
+    "COSMOS_ENDPOINT": "Cosmos DB account endpoint",
+    "COSMOS_DATABASE_ID": "Cosmos DB database name (default assistants)",
+    "COSMOS_KEY": "Cosmos DB key, for the emulator only; managed identity when unset",
+    "COSMOS_CREATE_CONTAINERS": "true: create the database and containers on first use (emulator/local only)",
+    "OPENAI_API_KEY": "OpenAI upstream key",
+    "OPENAI_BASE_URL": "OpenAI-compatible upstream base URL (default https://api.openai.com/v1)",
+    "AZURE_OPENAI_ENDPOINT": "Azure OpenAI endpoint; selects Azure OpenAI as the upstream",
+    "AZURE_OPENAI_API_KEY": "Azure OpenAI key; managed identity when unset",
+    "AZURE_CLIENT_ID": "client id of a user-assigned managed identity",
+    "API_KEYS": "comma-separated client keys, each 'key' or 'tenant:key'; every key is its own tenant",
+    "UPSTREAM_TIMEOUT_SECONDS": "timeout of one Responses API call (default 600)",
+    "UPSTREAM_MAX_RETRIES": "retries on upstream 429/5xx/connection errors, with backoff (default 2)",
+    "LOG_LEVEL": "DEBUG | INFO | WARNING | ERROR (default INFO)",
+}
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def parse_api_keys(raw: str) -> dict[str, str]:
+    """Map each accepted client key to its tenant id.
+
+    ``"tenant:key"`` names the tenant; a bare ``"key"`` gets a tenant id derived from a hash of the key, so that the
+    tenant id stored on every document never reveals the key itself.
+    """
+    keys: dict[str, str] = {}
+    for entry in raw.split(","):
+        entry = entry.strip()
+        if not entry:
+            continue
+        tenant, sep, key = entry.partition(":")
+        if not sep:
+            key = tenant
+            tenant = "t_" + hashlib.sha256(key.encode()).hexdigest()[:24]
+        keys[key.strip()] = tenant.strip()
+    return keys
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The app's configuration; build it with :func:`Settings.from_env` (or directly in tests)."""
+
+    database_provider: DatabaseProvider = "memory"
+    redis_url: str | None = None
+    cosmos_endpoint: str | None = None
+    cosmos_database_id: str = "assistants"
+    cosmos_key: str | None = field(default=None, repr=False)
+    cosmos_create_containers: bool = False
+    openai_api_key: str | None = field(default=None, repr=False)
+    openai_base_url: str | None = None
+    azure_openai_endpoint: str | None = None
+    azure_openai_api_key: str | None = field(default=None, repr=False)
+    azure_client_id: str | None = None
+    api_keys: Mapping[str, str] = field(default_factory=dict, repr=False)
+    upstream_timeout_seconds: float = 600.0
+    upstream_max_retries: int = 2
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+
+        def get(name: str) -> str | None:
+            value = env.get(name)
+            return value.strip() if value and value.strip() else None
+
+        provider = get("DATABASE_PROVIDER")
+        if provider is None:
+            provider = "cosmos" if get("COSMOS_ENDPOINT") else "redis" if get("REDIS_URL") else "memory"
+        provider = provider.lower()
+        if provider not in ("cosmos", "redis", "memory"):
+            raise ValueError(f"DATABASE_PROVIDER must be cosmos, redis or memory, not {provider!r}")
+        if provider == "redis" and not get("REDIS_URL"):
+            raise ValueError("DATABASE_PROVIDER=redis needs REDIS_URL")
+        if provider == "cosmos" and not get("COSMOS_ENDPOINT"):
+            raise ValueError("DATABASE_PROVIDER=cosmos needs COSMOS_ENDPOINT")
+        return cls(
+            database_provider=provider,  # type: ignore[arg-type]
+            redis_url=get("REDIS_URL"),
+            cosmos_endpoint=get("COSMOS_ENDPOINT"),
+            cosmos_database_id=get("COSMOS_DATABASE_ID") or "assistants",
+            cosmos_key=get("COSMOS_KEY"),
+            cosmos_create_containers=_flag(get("COSMOS_CREATE_CONTAINERS")),
+            openai_api_key=get("OPENAI_API_KEY"),
+            openai_base_url=get("OPENAI_BASE_URL"),
+            azure_openai_endpoint=get("AZURE_OPENAI_ENDPOINT"),
+            azure_openai_api_key=get("AZURE_OPENAI_API_KEY"),
+            azure_client_id=get("AZURE_CLIENT_ID"),
+            api_keys=parse_api_keys(get("API_KEYS") or ""),
+            upstream_timeout_seconds=float(get("UPSTREAM_TIMEOUT_SECONDS") or 600),
+            upstream_max_retries=int(get("UPSTREAM_MAX_RETRIES") or 2),
+            log_level=(get("LOG_LEVEL") or "INFO").upper(),
+        )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment on first call."""
+    return Settings.from_env()

@@ -1,0 +1,49 @@
+"""Object ids: a type prefix and 24 base62 characters that sort in creation order.
+
+The first 8 characters encode the creation time in milliseconds, the next 4 a per-process counter, the last 12 come
+from a CSPRNG (71 bits). Sorting ids therefore sorts objects by creation (ties within one millisecond across
+processes break randomly), which lets every store page by id ranges with no separate sequence field.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+
+__all__ = ["ALPHABET", "new_id", "is_id"]
+
+ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"  # ASCII order, so strings sort like numbers
+_BASE = len(ALPHABET)
+_lock = threading.Lock()
+_last_ms = 0
+_counter = 0
+
+
+def _encode(value: int, width: int) -> str:
+    chars = []
+    for _ in range(width):
+        value, digit = divmod(value, _BASE)
+        chars.append(ALPHABET[digit])
+    return "".join(reversed(chars))
+
+
+def new_id(prefix: str) -> str:
+    """A new id such as ``asst_0Q4xY2ab0001k9JmW2cXq8Lr``; later calls in this process sort after earlier ones."""
+    global _last_ms, _counter
+    with _lock:
+        now_ms = time.time_ns() // 1_000_000
+        if now_ms <= _last_ms:
+            _counter += 1
+            now_ms = _last_ms
+        else:
+            _last_ms, _counter = now_ms, 0
+        counter = _counter % _BASE**4
+    random_part = "".join(secrets.choice(ALPHABET) for _ in range(12))
+    return f"{prefix}_{_encode(now_ms, 8)}{_encode(counter, 4)}{random_part}"
+
+
+def is_id(value: str, prefix: str) -> bool:
+    """Whether ``value`` looks like an id of this type (cheap syntactic check, no lookup)."""
+    head, sep, tail = value.partition("_")
+    return bool(sep) and head == prefix and 1 <= len(tail) <= 64 and all(c in ALPHABET for c in tail)

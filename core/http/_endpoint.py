@@ -1,0 +1,138 @@
+"""The one wrapper every HTTP function goes through: request id, auth, body and query parsing, errors, access log.
+
+A handler receives a :class:`Call` and returns a JSON-able dict (sent with 200) or a ready response (streams).
+The wrapper keeps the signature Azure Functions indexes, ``(req: Request) -> Response``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from azurefunctions.extensions.http.fastapi import JSONResponse, Request, Response
+
+from core.bootstrap import Container, get_container
+from core.domain.errors import ApiError, InvalidRequestError
+from core.domain.pagination import ListQuery
+from core.logs import REQUEST_ID, get_logger
+
+from .auth import tenant_for
+
+__all__ = ["Call", "endpoint", "error_response"]
+
+_log = get_logger("http")
+_ALWAYS_ALLOWED_QUERY = frozenset({"api-version"})  # Azure-style clients add it to every call
+_LIST_PARAMS = frozenset({"limit", "order", "after", "before"})
+
+
+@dataclass
+class Call:
+    """One authenticated request, as handlers see it."""
+
+    request: Request
+    tenant_id: str
+    container: Container
+
+    def path(self, name: str) -> str:
+        return str(self.request.path_params[name])
+
+    async def body(self) -> dict[str, Any]:
+        """The JSON object body; an empty body reads as ``{}`` (the SDK sends none on delete and cancel)."""
+        raw = await self.request.body()
+        if not raw.strip():
+            return {}
+        try:
+            value = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise InvalidRequestError("We could not parse the JSON body of your request.") from None
+        if not isinstance(value, dict):
+            raise InvalidRequestError("The request body must be a JSON object.")
+        return value
+
+    def query(self, allowed: Iterable[str] = ()) -> dict[str, list[str]]:
+        """Query parameters (``include[]`` style arrays as lists); unknown ones are a 400."""
+        allowed_names = _ALWAYS_ALLOWED_QUERY | set(allowed)
+        values: dict[str, list[str]] = {}
+        for name, value in self.request.query_params.multi_items():
+            if name not in allowed_names:
+                raise InvalidRequestError(f"Unknown parameter: '{name}'.", param=name, code="unknown_parameter")
+            values.setdefault(name, []).append(value)
+        return values
+
+    def list_query(self, extra: Iterable[str] = ()) -> tuple[ListQuery, dict[str, list[str]]]:
+        """The pagination parameters (§1.5) and any ``extra`` ones."""
+        values = self.query(_LIST_PARAMS | set(extra))
+        limit_text = values.get("limit", ["20"])[-1]
+        try:
+            limit = int(limit_text)
+        except ValueError:
+            limit = 0
+        if not 1 <= limit <= 100:
+            raise InvalidRequestError(
+                f"Invalid 'limit': expected an integer between 1 and 100, got '{limit_text}'.",
+                param="limit", code="integer_out_of_range",
+            )
+        order = values.get("order", ["desc"])[-1]
+        if order not in ("asc", "desc"):
+            raise InvalidRequestError(
+                f"Invalid 'order': expected 'asc' or 'desc', got '{order}'.", param="order", code="invalid_value"
+            )
+        after = values.get("after", [None])[-1] or None
+        before = values.get("before", [None])[-1] or None
+        return ListQuery(limit=limit, order=order, after=after, before=before), values  # type: ignore[arg-type]
+
+
+Handler = Callable[[Call], Awaitable["dict[str, Any] | Response"]]
+Function = Callable[[Request], Awaitable[Response]]
+
+
+def error_response(error: ApiError, method: str = "GET") -> Response:
+    headers = {}
+    if error.status >= 500 and method == "POST":
+        headers["x-should-retry"] = "false"  # the SDK would otherwise repeat a POST whose effect may have happened
+    return JSONResponse(error.to_body(), status_code=error.status, headers=headers)
+
+
+def endpoint(handler: Handler, *, authenticate: bool = True) -> Function:
+    """Wrap ``handler`` as an Azure Functions HTTP function of the same name."""
+
+    async def function(req: Request) -> Response:
+        request_id = req.headers.get("x-request-id") or f"req_{uuid.uuid4().hex}"
+        token = REQUEST_ID.set(request_id)
+        started = time.perf_counter()
+        response: Response
+        try:
+            container = get_container()
+            tenant = tenant_for(req.headers, container.api_keys) if authenticate else ""
+            result = await handler(Call(req, tenant, container))
+            response = result if isinstance(result, Response) else JSONResponse(result)
+        except ApiError as error:
+            response = error_response(error, req.method)
+        except Exception:
+            _log.exception("unhandled error", extra={"function": handler.__name__})
+            response = error_response(ApiError("The server had an error while processing your request."), req.method)
+        finally:
+            REQUEST_ID.reset(token)
+        response.headers["x-request-id"] = request_id
+        _log.info(
+            "request",
+            extra={
+                "request_id": request_id,
+                "function": handler.__name__,
+                "method": req.method,
+                "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            },
+        )
+        return response
+
+    function.__name__ = handler.__name__
+    function.__qualname__ = handler.__qualname__
+    function.__doc__ = handler.__doc__
+    function.__module__ = handler.__module__
+    function.__annotations__ = {"req": Request, "return": Response}
+    return function

@@ -1,0 +1,57 @@
+"""`/v1/threads/{thread_id}/messages`: create, list, retrieve, update, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import azure.functions as func
+
+from core.http._endpoint import Call, endpoint
+from core.http.presenters import deleted, present, present_page
+from core.http.schemas import parse
+from core.http.schemas.messages import MessageCreate, MessageUpdate
+
+bp = func.Blueprint()
+route = bp.route
+ANONYMOUS = func.AuthLevel.ANONYMOUS
+
+
+@route(route="threads/{thread_id}/messages", methods=["POST"], auth_level=ANONYMOUS)
+@endpoint
+async def messages_create(call: Call) -> dict[str, Any]:
+    body = parse(MessageCreate, await call.body())
+    return present(await call.container.messages.create(call.tenant_id, call.path("thread_id"), body.fields()))
+
+
+@route(route="threads/{thread_id}/messages", methods=["GET"], auth_level=ANONYMOUS)
+@endpoint
+async def messages_list(call: Call) -> dict[str, Any]:
+    query, values = call.list_query(extra=["run_id"])
+    run_id = values.get("run_id", [None])[-1] or None
+    page = await call.container.messages.list(call.tenant_id, call.path("thread_id"), query, run_id=run_id)
+    return present_page(page)
+
+
+@route(route="threads/{thread_id}/messages/{message_id}", methods=["GET"], auth_level=ANONYMOUS)
+@endpoint
+async def messages_retrieve(call: Call) -> dict[str, Any]:
+    message = await call.container.messages.retrieve(call.tenant_id, call.path("thread_id"), call.path("message_id"))
+    return present(message)
+
+
+@route(route="threads/{thread_id}/messages/{message_id}", methods=["POST"], auth_level=ANONYMOUS)
+@endpoint
+async def messages_update(call: Call) -> dict[str, Any]:
+    body = parse(MessageUpdate, await call.body())
+    message = await call.container.messages.update(
+        call.tenant_id, call.path("thread_id"), call.path("message_id"), body.metadata
+    )
+    return present(message)
+
+
+@route(route="threads/{thread_id}/messages/{message_id}", methods=["DELETE"], auth_level=ANONYMOUS)
+@endpoint
+async def messages_delete(call: Call) -> dict[str, Any]:
+    message_id = call.path("message_id")
+    await call.container.messages.delete(call.tenant_id, call.path("thread_id"), message_id)
+    return deleted(message_id, "thread.message")

@@ -1,0 +1,96 @@
+"""A small local host for the registered functions, for machines without Azure Functions Core Tools.
+
+``python -m core.http.local_host`` serves every HTTP function of ``function_app.app`` with uvicorn on
+127.0.0.1:7071 (the port ``func start`` uses). Routes and methods come from ``app.get_functions()`` and the prefix
+from host.json, so it exercises the real registration. Settings come from the environment, then
+local.settings.json's ``Values`` (or local.settings.json.example's when there is no local.settings.json), as
+``func start`` would apply them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+__all__ = ["build_app", "load_local_settings", "main"]
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def load_local_settings(root: Path = ROOT, environ: dict[str, str] | None = None) -> list[str]:
+    """Copy ``Values`` of local.settings.json (or its .example) into the environment, never overriding it.
+
+    Returns the names that were set.
+    """
+    environ = os.environ if environ is None else environ  # type: ignore[assignment]
+    for name in ("local.settings.json", "local.settings.json.example"):
+        path = root / name
+        if path.exists():
+            values: Mapping[str, Any] = json.loads(path.read_text()).get("Values", {})
+            applied = [key for key in values if key not in environ]
+            for key in applied:
+                environ[key] = str(values[key])
+            return applied
+    return []
+
+
+def _route_prefix(root: Path) -> str:
+    host = json.loads((root / "host.json").read_text())
+    prefix = host.get("extensions", {}).get("http", {}).get("routePrefix", "api")
+    return f"/{prefix.strip('/')}" if prefix else ""
+
+
+def _openai_error(status: int, message: str) -> JSONResponse:
+    body = {"error": {"message": message, "type": "invalid_request_error", "param": None, "code": None}}
+    return JSONResponse(body, status_code=status)
+
+
+async def _not_found(request: Request, exc: Exception) -> JSONResponse:
+    return _openai_error(404, f"Invalid URL ({request.method} {request.url.path})")
+
+
+async def _not_allowed(request: Request, exc: Exception) -> JSONResponse:
+    return _openai_error(405, f"Method {request.method} is not allowed on {request.url.path}")
+
+
+def build_app(root: Path = ROOT) -> Starlette:
+    """A Starlette app routing to the HTTP functions that function_app registers."""
+    from function_app import app as function_app
+
+    prefix = _route_prefix(root)
+    routes = []
+    for function in function_app.get_functions():
+        trigger = function.get_trigger()
+        route = getattr(trigger, "route", None)
+        if route is None:
+            continue  # not an HTTP function (queue triggers run elsewhere)
+        methods = [str(getattr(method, "value", method)) for method in trigger.methods or ["GET", "POST"]]
+        routes.append(Route(f"{prefix}/{route}", function.get_user_function(), methods=methods,
+                            name=function.get_function_name()))
+    # Literal segments must win over parameters (threads/runs before threads/{thread_id}), as in the Functions host.
+    routes.sort(key=lambda item: item.path.count("{"))
+    return Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_allowed})
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=7071)
+    args = parser.parse_args(argv)
+    load_local_settings()
+    import uvicorn
+
+    uvicorn.run(build_app(), host=args.host, port=args.port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""Validation plumbing shared by every request schema."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from core.domain.errors import InvalidRequestError
+
+__all__ = ["Strict", "parse", "param_path"]
+
+S = TypeVar("S", bound="Strict")
+
+_UNION_TAGS = frozenset(
+    {"code_interpreter", "file_search", "function", "text", "image_file", "image_url", "json_object", "json_schema",
+     "str", "int", "float", "bool", "none", "auto", "last_messages"}
+)
+_UNION_FIELDS = frozenset({"content", "response_format", "tool_choice", "truncation_strategy", "tools", "chunking_strategy"})
+
+
+class Strict(BaseModel):
+    """Base of request bodies: unknown fields are refused and JSON types are not coerced."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+def param_path(loc: tuple[int | str, ...]) -> str:
+    """``("tools", 0, "function", "function", "name")`` -> ``"tools[0].function.name"``.
+
+    Pydantic puts the branch of a union in the location (a discriminator tag, or a type such as ``list[...]``);
+    those entries are not parameters, so they are left out.
+    """
+    path = ""
+    previous: int | str | None = None
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif "[" in part or part.startswith("constrained-"):
+            continue  # a union branch named by type; the parameter is still `previous`
+        elif part in _UNION_TAGS and (isinstance(previous, int) or previous in _UNION_FIELDS):
+            pass
+        else:
+            path += f".{part}" if path else part
+        previous = part
+    return path
+
+
+def parse(schema: type[S], body: Any) -> S:
+    """Validate ``body`` against ``schema`` or raise a 400 naming the first offending parameter."""
+    try:
+        return schema.model_validate(body)
+    except ValidationError as exc:
+        raise _to_invalid_request(exc) from None
+
+
+
+
+def _to_invalid_request(exc: ValidationError) -> InvalidRequestError:
+    # The deepest error is the most specific; among those, one that is not a mere type mismatch of a union branch.
+    error = max(exc.errors(include_url=False), key=lambda item: (len(item["loc"]), not item["type"].endswith("_type")))
+    loc = tuple(error["loc"])
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        param = param_path(loc)
+        return InvalidRequestError(f"Unknown parameter: '{param}'.", param=param, code="unknown_parameter")
+    param = param_path(loc) or None
+    if kind == "missing":
+        return InvalidRequestError(f"Missing required parameter: '{param}'.", param=param,
+                                   code="missing_required_parameter")
+    message = str(error["msg"]).removeprefix("Value error, ")
+    where = f"'{param}'" if param else "the request body"
+    return InvalidRequestError(f"Invalid value for {where}: {message}.".replace("..", "."), param=param,
+                               code="invalid_value")

@@ -1,0 +1,109 @@
+"""Typed access to the document store: which partition and indexes each object lives in, tenant checks, cursors.
+
+Every read goes through :meth:`Repository.load`, which answers 404 for objects of another tenant, so tenant
+isolation is enforced in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TypeVar
+
+from core.domain.errors import InvalidRequestError, NotFoundError
+from core.domain.models import Assistant, Message, Run, RunStep, Thread, _Stored
+from core.domain.pagination import ListQuery, Page
+from core.ports.store import INDEXES_FIELD, Create, Delete, DocumentStore, Partition, Replace, Write
+
+__all__ = ["Repository", "assistants_of", "thread_partition"]
+
+M = TypeVar("M", bound=_Stored)
+
+_LABELS: dict[type[_Stored], tuple[str, str]] = {  # model -> (document type, wording in a 404)
+    Assistant: ("assistant", "assistant"),
+    Thread: ("thread", "thread"),
+    Message: ("message", "message"),
+    Run: ("run", "run"),
+    RunStep: ("step", "run step"),
+}
+
+
+def assistants_of(tenant_id: str) -> Partition:
+    return Partition("assistants", tenant_id)
+
+
+def thread_partition(thread_id: str) -> Partition:
+    return Partition("threads", thread_id)
+
+
+def _indexes(obj: _Stored) -> list[str]:
+    if isinstance(obj, Assistant):
+        return ["assistants"]
+    if isinstance(obj, Message):
+        return ["messages"] + ([f"messages:{obj.run_id}"] if obj.run_id else [])
+    if isinstance(obj, Run):
+        return ["runs"]
+    if isinstance(obj, RunStep):
+        return [f"steps:{obj.run_id}"]
+    return []
+
+
+def _body(obj: _Stored) -> dict[str, object]:
+    body = obj.model_dump(mode="json")
+    body["type"] = _LABELS[type(obj)][0]
+    body[INDEXES_FIELD] = _indexes(obj)
+    return body
+
+
+class Repository:
+    """The store, seen as typed objects."""
+
+    def __init__(self, store: DocumentStore) -> None:
+        self.store = store
+
+    async def find(self, model: type[M], partition: Partition, object_id: str, tenant_id: str) -> M | None:
+        doc = await self.store.get(partition, object_id)
+        if doc is None or doc.body.get("type") != _LABELS[model][0] or doc.body.get("tenant_id") != tenant_id:
+            return None
+        obj = model.model_validate(doc.body)
+        obj._etag = doc.etag
+        return obj
+
+    async def load(self, model: type[M], partition: Partition, object_id: str, tenant_id: str) -> M:
+        """The object, or :class:`NotFoundError` when it is missing, of another type or of another tenant."""
+        obj = await self.find(model, partition, object_id, tenant_id)
+        if obj is None:
+            raise NotFoundError(_LABELS[model][1], object_id)
+        return obj
+
+    async def page(self, model: type[M], partition: Partition, index: str, query: ListQuery) -> Page[M]:
+        """One page of an index; cursors must name members of that index (else 400 naming the cursor)."""
+        for param, cursor in (("after", query.after), ("before", query.before)):
+            if cursor is None:
+                continue
+            doc = await self.store.get(partition, cursor)
+            if doc is None or index not in (doc.body.get(INDEXES_FIELD) or []):
+                raise InvalidRequestError(f"Invalid '{param}': no such object '{cursor}' in this list.", param=param)
+        found = await self.store.scan(partition, index, query)
+        objects = []
+        for doc in found.data:
+            obj = model.model_validate(doc.body)
+            obj._etag = doc.etag
+            objects.append(obj)
+        return Page(objects, found.has_more)
+
+    async def save(
+        self,
+        partition: Partition,
+        *,
+        create: Sequence[_Stored] = (),
+        replace: Sequence[_Stored] = (),
+        delete: Sequence[_Stored] = (),
+    ) -> None:
+        """Write all of these atomically. Replaces are conditional on the version each object was read at, so a
+        concurrent change makes this raise ``ConcurrencyError`` and nothing is written. Etags are refreshed."""
+        writes: list[Write] = [Create(_body(obj)) for obj in create]
+        writes += [Replace(_body(obj), obj._etag) for obj in replace]
+        writes += [Delete(obj.id) for obj in delete]
+        etags = await self.store.commit(partition, writes)
+        for obj, etag in zip([*create, *replace], etags, strict=False):
+            obj._etag = etag

@@ -1,0 +1,80 @@
+// Key Vault in RBAC mode for the app's secrets. The Function App reads them through Key Vault references
+// (@Microsoft.KeyVault(SecretUri=...)) resolved with its user-assigned identity, which gets "Key Vault Secrets User"
+// on this vault only. Secrets written here: `api-keys` (API_KEYS) always, `openai-api-key` (OPENAI_API_KEY) when the
+// upstream is OpenAI; the redis module adds `redis-url` (REDIS_URL) when Redis is the database.
+
+param name string
+param location string
+param tags object = {}
+
+@description('Principal id of the Function App\'s managed identity.')
+param identityPrincipalId string
+
+@secure()
+@description('Value of API_KEYS: comma-separated client keys, each \'key\' or \'tenant:key\'.')
+param apiKeys string
+
+@secure()
+@description('OpenAI API key; stored only when not empty.')
+param openAiApiKey string = ''
+
+@description('Enable purge protection. Irreversible, and it keeps the vault name reserved for the retention period after `azd down`.')
+param purgeProtection bool = false
+
+var secretsUser = '4633458b-17de-408a-b874-0445c86b69e6'
+
+resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
+  name: name
+  location: location
+  tags: tags
+  properties: {
+    tenantId: subscription().tenantId
+    sku: {
+      family: 'A'
+      name: 'standard'
+    }
+    enableRbacAuthorization: true
+    enableSoftDelete: true
+    softDeleteRetentionInDays: 7
+    enablePurgeProtection: purgeProtection ? true : null
+    publicNetworkAccess: 'Enabled'
+    networkAcls: {
+      defaultAction: 'Allow'
+      bypass: 'AzureServices'
+    }
+  }
+}
+
+resource secretsUserRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(vault.id, identityPrincipalId, secretsUser)
+  scope: vault
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', secretsUser)
+    principalId: identityPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource apiKeysSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
+  parent: vault
+  name: 'api-keys'
+  properties: {
+    value: apiKeys
+    contentType: 'text/plain'
+  }
+}
+
+resource openAiKeySecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(openAiApiKey)) {
+  parent: vault
+  name: 'openai-api-key'
+  properties: {
+    value: openAiApiKey
+    contentType: 'text/plain'
+  }
+}
+
+output name string = vault.name
+output uri string = vault.properties.vaultUri
+// Versionless secret URIs: the app picks up a rotated secret without a redeploy.
+output apiKeysSecretUri string = apiKeysSecret.properties.secretUri
+output openAiApiKeySecretUri string = !empty(openAiApiKey) ? openAiKeySecret.properties.secretUri : ''
