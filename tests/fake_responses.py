@@ -324,7 +324,8 @@ def _response_json(
 
 
 def _annotation_position(annotation: Json, text_length: int) -> int:
-    return int(annotation.get("index", annotation.get("end_index", text_length)))
+    position = annotation.get("index", annotation.get("end_index"))
+    return text_length if position is None else int(position)
 
 
 def _text_part_events(where: Json, part: Json, chunks: list[str]) -> list[Json]:

@@ -27,10 +27,15 @@ param developerPrincipalId string = ''
 var openAiUser = '5e0bd9bd-7b93-4f28-af87-19fc36ad61bd'
 
 resource account 'Microsoft.CognitiveServices/accounts@2024-10-01' = {
+  //checkov:skip=CKV_AZURE_134: No VNet in this template; local (key) auth is disabled, so callers need an Entra token and the OpenAI User role.
   name: name
   location: location
   tags: tags
   kind: 'OpenAI'
+  // A system-assigned identity costs nothing and lets the account reach other resources later without keys.
+  identity: {
+    type: 'SystemAssigned'
+  }
   sku: {
     name: 'S0'
   }

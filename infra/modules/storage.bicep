@@ -22,6 +22,9 @@ var blobDataOwner = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
 var queueDataContributor = '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
 
 resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+  //checkov:skip=CKV_AZURE_35: No VNet in this template, so the Flex Consumption app and azd's package upload reach storage over its public endpoint; shared keys are off, so every call needs an Entra token and a role.
+  //checkov:skip=CKV_AZURE_59: Same as CKV_AZURE_35: public endpoint, identity-only access.
+  //checkov:skip=CKV_AZURE_206: LRS is enough for host state, the redeployable package and short-lived run jobs; geo-replication would add cost for nothing durable.
   name: name
   location: location
   tags: tags

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import openai
 import pytest
@@ -22,9 +20,7 @@ from openai.types.responses import (
     ResponseTextDeltaEvent,
 )
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from fake_responses import DEFAULT_TEXT, FakeResponsesServer, Usage, file_citation  # noqa: E402
+from tests.fake_responses import DEFAULT_TEXT, FakeResponsesServer, Usage, file_citation
 
 MODEL = "gpt-4o-mini"
 
@@ -53,11 +49,13 @@ def test_non_streamed_text_parses_into_a_response(fake: FakeResponsesServer, cli
     response = client.responses.create(model=MODEL, input="Hi", instructions="Be brief.", metadata={"run_id": "r1"})
 
     assert isinstance(response, Response)
-    assert response.id == reply.response_id and response.id.startswith("resp_")
+    assert response.id == reply.response_id
+    assert response.id.startswith("resp_")
     assert response.status == "completed"
     assert response.output_text == "Hello world"
     assert isinstance(response.created_at, float)
-    assert response.instructions == "Be brief." and response.metadata == {"run_id": "r1"}
+    assert response.instructions == "Be brief."
+    assert response.metadata == {"run_id": "r1"}
     assert response.usage is not None
     assert (response.usage.input_tokens, response.usage.output_tokens, response.usage.total_tokens) == (10, 5, 15)
     assert response.usage.input_tokens_details.cached_tokens == 0
@@ -68,7 +66,8 @@ def test_non_streamed_text_parses_into_a_response(fake: FakeResponsesServer, cli
 
 def test_empty_queue_gives_the_default_text(fake: FakeResponsesServer, client: openai.OpenAI) -> None:
     assert client.responses.create(model=MODEL, input="Hi").output_text == DEFAULT_TEXT
-    assert fake.pending == 0 and len(fake.requests) == 1
+    assert fake.pending == 0
+    assert len(fake.requests) == 1
 
 
 def test_raw_stream_yields_typed_events_whose_deltas_concatenate(
@@ -98,13 +97,12 @@ def test_raw_stream_yields_typed_events_whose_deltas_concatenate(
     completed = events[-1]
     assert isinstance(completed, ResponseCompletedEvent)
     assert completed.response.output_text == "Hello streaming world"
-    assert completed.response.usage is not None and completed.response.usage.total_tokens == 49
+    assert completed.response.usage is not None
+    assert completed.response.usage.total_tokens == 49
     assert fake.last_request["stream"] is True
 
 
-def test_stream_helper_final_response_for_text_with_reasoning(
-    fake: FakeResponsesServer, client: openai.OpenAI
-) -> None:
+def test_stream_helper_final_response_for_text_with_reasoning(fake: FakeResponsesServer, client: openai.OpenAI) -> None:
     fake.reply_text("Thought about it.", reasoning=True, usage=Usage(20, 8, cached_tokens=4, reasoning_tokens=3))
 
     with client.responses.stream(model=MODEL, input="Hi") as stream:
@@ -113,8 +111,10 @@ def test_stream_helper_final_response_for_text_with_reasoning(
 
     assert streamed == final.output_text == "Thought about it."
     assert [item.type for item in final.output] == ["reasoning", "message"]
-    assert final.output[0].type == "reasoning" and final.output[0].encrypted_content
-    assert final.usage is not None and final.usage.input_tokens_details.cached_tokens == 4
+    assert final.output[0].type == "reasoning"
+    assert final.output[0].encrypted_content
+    assert final.usage is not None
+    assert final.usage.input_tokens_details.cached_tokens == 4
 
 
 def test_stream_helper_final_response_for_function_calls(fake: FakeResponsesServer, client: openai.OpenAI) -> None:
@@ -132,7 +132,8 @@ def test_stream_helper_final_response_for_function_calls(fake: FakeResponsesServ
         ("get_time", '{"tz": "CET"}', "completed"),
     ]
     assert [call.call_id for call in calls] == reply.call_ids
-    assert reply.call_ids[1] == "call_fixed" and all(call.id and call.id.startswith("fc_") for call in calls)
+    assert reply.call_ids[1] == "call_fixed"
+    assert all(call.id and call.id.startswith("fc_") for call in calls)
     assert final.output_text == "Checking."
     added = [event for event in events if event.type == "response.output_item.added"]
     assert [event.item.type for event in added] == ["message", "function_call", "function_call"]
@@ -141,7 +142,8 @@ def test_stream_helper_final_response_for_function_calls(fake: FakeResponsesServ
         for event in events
         if isinstance(event, ResponseFunctionCallArgumentsDeltaEvent) and event.output_index == 1
     ]
-    assert len(first_args) > 1 and "".join(first_args) == '{"city":"Paris"}'
+    assert len(first_args) > 1
+    assert "".join(first_args) == '{"city":"Paris"}'
 
 
 def test_annotations_and_refusals(fake: FakeResponsesServer, client: openai.OpenAI) -> None:
@@ -153,11 +155,14 @@ def test_annotations_and_refusals(fake: FakeResponsesServer, client: openai.Open
     refusal_events = list(refusal)
 
     added = [event for event in events if isinstance(event, ResponseOutputTextAnnotationAddedEvent)]
-    assert len(added) == 1 and added[0].annotation_index == 0
+    assert len(added) == 1
+    assert added[0].annotation_index == 0
     final = events[-1]
-    assert isinstance(final, ResponseCompletedEvent) and final.response.output[0].type == "message"
+    assert isinstance(final, ResponseCompletedEvent)
+    assert final.response.output[0].type == "message"
     annotation = final.response.output[0].content[0]
-    assert annotation.type == "output_text" and annotation.annotations[0].type == "file_citation"
+    assert annotation.type == "output_text"
+    assert annotation.annotations[0].type == "file_citation"
     refusal_deltas = [event.delta for event in refusal_events if isinstance(event, ResponseRefusalDeltaEvent)]
     assert "".join(refusal_deltas) == "I can't help with that."
     assert refusal_events[-1].type == "response.completed"
@@ -174,16 +179,26 @@ def test_incomplete_and_failed_statuses_parse(fake: FakeResponsesServer, client:
     streamed_incomplete = list(client.responses.create(model=MODEL, input="Hi", stream=True))
     streamed_failed = list(client.responses.create(model=MODEL, input="Hi", stream=True))
 
-    assert incomplete.status == "incomplete" and incomplete.output_text == "Partial"
-    assert incomplete.incomplete_details is not None and incomplete.incomplete_details.reason == "max_output_tokens"
-    assert incomplete.output[0].type == "message" and incomplete.output[0].status == "incomplete"
-    assert failed.status == "failed" and failed.usage is None
-    assert failed.error is not None and (failed.error.code, failed.error.message) == ("rate_limit_exceeded", "Slow down")
+    assert incomplete.status == "incomplete"
+    assert incomplete.output_text == "Partial"
+    assert incomplete.incomplete_details is not None
+    assert incomplete.incomplete_details.reason == "max_output_tokens"
+    assert incomplete.output[0].type == "message"
+    assert incomplete.output[0].status == "incomplete"
+    assert failed.status == "failed"
+    assert failed.usage is None
+    assert failed.error is not None
+    assert (failed.error.code, failed.error.message) == (
+        "rate_limit_exceeded",
+        "Slow down",
+    )
     last = streamed_incomplete[-1]
-    assert isinstance(last, ResponseIncompleteEvent) and last.response.incomplete_details is not None
+    assert isinstance(last, ResponseIncompleteEvent)
+    assert last.response.incomplete_details is not None
     assert last.response.incomplete_details.reason == "content_filter"
     ended = streamed_failed[-1]
-    assert isinstance(ended, ResponseFailedEvent) and ended.response.error is not None
+    assert isinstance(ended, ResponseFailedEvent)
+    assert ended.response.error is not None
     assert ended.response.error.code == "invalid_prompt"
 
 
@@ -194,7 +209,7 @@ def test_stream_helper_has_no_final_response_without_completed(
 
     with client.responses.stream(model=MODEL, input="Hi") as stream:
         assert list(stream)[-1].type == "response.incomplete"
-        with pytest.raises(RuntimeError, match="response.completed"):
+        with pytest.raises(RuntimeError, match=r"response\.completed"):
             stream.get_final_response()
 
 
@@ -244,7 +259,8 @@ def test_stream_error_event_flat_and_nested(fake: FakeResponsesServer, client: o
     assert isinstance(error, ResponseErrorEvent)
     assert (error.code, error.message, error.sequence_number) == ("server_error", "Upstream broke", len(events) - 1)
     assert "".join(event.delta for event in events if event.type == "response.output_text.delta") == "Half an ans"
-    assert isinstance(raised.value.body, dict) and raised.value.body["code"] == "rate_limit_exceeded"
+    assert isinstance(raised.value.body, dict)
+    assert raised.value.body["code"] == "rate_limit_exceeded"
 
 
 def test_hang_stream_ends_when_the_client_disconnects(fake: FakeResponsesServer, client: openai.OpenAI) -> None:
@@ -272,14 +288,16 @@ def test_delays_and_async_client(fake: FakeResponsesServer) -> None:
         async with openai.AsyncOpenAI(base_url=f"{fake.url}/v1", api_key="x", max_retries=0) as sdk:
             started = time.monotonic()
             stream = await sdk.responses.create(model=MODEL, input="Hi", stream=True)
-            types = [event.type async for event in stream]
+            types: list[str] = [event.type async for event in stream]
             elapsed = time.monotonic() - started
             return types, await sdk.responses.create(model=MODEL, input="Hi"), elapsed
 
     types, calls, elapsed = asyncio.run(scenario())
 
-    assert types[-1] == "response.completed" and elapsed >= 0.2
-    assert calls.output[0].type == "function_call" and calls.output[0].name == "lookup"
+    assert types[-1] == "response.completed"
+    assert elapsed >= 0.2
+    assert calls.output[0].type == "function_call"
+    assert calls.output[0].name == "lookup"
     assert fake.request_headers[0]["x-stainless-async"].startswith("async")
 
 
@@ -287,8 +305,10 @@ def test_input_tokens_count_and_reset(fake: FakeResponsesServer, client: openai.
     fake.reply_text("queued")
 
     assert client.responses.input_tokens.count(model=MODEL, input="Hi").input_tokens == 10
-    assert fake.input_token_requests == [{"model": MODEL, "input": "Hi"}] and fake.requests == []
+    assert fake.input_token_requests == [{"model": MODEL, "input": "Hi"}]
+    assert fake.requests == []
     fake.reset()
-    assert fake.pending == 0 and fake.input_token_requests == []
+    assert fake.pending == 0
+    assert fake.input_token_requests == []
     with pytest.raises(openai.NotFoundError):
         client.models.list()

@@ -1,0 +1,322 @@
+// Assistants-API-compatible service on Azure Functions (Flex Consumption), deployed with `azd up`.
+// Subscription scope: creates the resource group, then everything in it through small modules. See docs/deploy.md.
+targetScope = 'subscription'
+
+// ---------------------------------------------------------------------------------------------------------------
+// Environment (azd fills these from main.parameters.json)
+
+@minLength(1)
+@maxLength(64)
+@description('azd environment name; used for the resource group name and a unique suffix for all resources.')
+param environmentName string
+
+@minLength(1)
+@description('Region for all resources. It must offer the Flex Consumption plan.')
+@metadata({
+  azd: {
+    type: 'location'
+  }
+})
+param location string
+
+@description('Optional: principal id of the person running azd (AZURE_PRINCIPAL_ID); gets Cosmos DB data and Azure OpenAI access for local runs.')
+param principalId string = ''
+
+// ---------------------------------------------------------------------------------------------------------------
+// The app's own secrets
+
+@secure()
+@minLength(1)
+@description('API_KEYS: comma-separated client keys, each \'key\' or \'tenant:key\'. Stored in Key Vault.')
+param apiKeys string
+
+// ---------------------------------------------------------------------------------------------------------------
+// Persistence
+
+@allowed([
+  'cosmos'
+  'redis'
+])
+@description('cosmos: Azure Cosmos DB for NoSQL (serverless by default). redis: Azure Cache for Redis (has an idle cost).')
+param databaseProvider string = 'cosmos'
+
+@description('Cosmos DB serverless capacity mode (~0 cost at idle). false: provisioned autoscale throughput.')
+param cosmosServerless bool = true
+
+@description('Cosmos DB database name (COSMOS_DATABASE_ID).')
+param cosmosDatabaseName string = 'assistants'
+
+@allowed([
+  'Basic'
+  'Standard'
+])
+@description('Azure Cache for Redis tier, when databaseProvider is redis.')
+param redisSkuName string = 'Basic'
+
+// ---------------------------------------------------------------------------------------------------------------
+// Model upstream (Responses API)
+
+@allowed([
+  'azureopenai'
+  'openai'
+])
+@description('azureopenai: create an Azure OpenAI account and deployment (key-less). openai: use OpenAI with openAiApiKey.')
+param modelProvider string = 'azureopenai'
+
+@description('Region of the Azure OpenAI account (model availability differs by region). Empty: location.')
+param openAiLocation string = ''
+
+@description('Azure OpenAI model to deploy.')
+param openAiModelName string = 'gpt-4o-mini'
+
+@description('Azure OpenAI model version.')
+param openAiModelVersion string = '2024-07-18'
+
+@description('Azure OpenAI deployment name; clients send it as `model`. Defaults to the model name.')
+param openAiDeploymentName string = openAiModelName
+
+@description('Azure OpenAI deployment SKU.')
+param openAiDeploymentSku string = 'GlobalStandard'
+
+@description('Azure OpenAI deployment capacity, in thousands of tokens per minute.')
+param openAiDeploymentCapacity int = 30
+
+@secure()
+@description('OPENAI_API_KEY, when modelProvider is openai. Stored in Key Vault.')
+param openAiApiKey string = ''
+
+@description('OPENAI_BASE_URL, when modelProvider is openai and the upstream is not api.openai.com. Empty: SDK default.')
+param openAiBaseUrl string = ''
+
+// ---------------------------------------------------------------------------------------------------------------
+// Function App
+
+@allowed([
+  512
+  2048
+  4096
+])
+@description('Flex Consumption instance memory in MB.')
+param instanceMemoryMB int = 2048
+
+@minValue(1)
+@maxValue(1000)
+@description('Flex Consumption scale-out limit (also a cost guard).')
+param maximumInstanceCount int = 40
+
+@allowed([
+  'DEBUG'
+  'INFO'
+  'WARNING'
+  'ERROR'
+])
+param logLevel string = 'INFO'
+
+@description('UPSTREAM_TIMEOUT_SECONDS: timeout of one Responses API call.')
+param upstreamTimeoutSeconds int = 600
+
+@description('UPSTREAM_MAX_RETRIES: retries on upstream 429/5xx/connection errors.')
+param upstreamMaxRetries int = 2
+
+// ---------------------------------------------------------------------------------------------------------------
+// API Management
+
+@description('Put API Management in front of the Function App.')
+param enableApiManagement bool = true
+
+@allowed([
+  'Consumption'
+  'Developer'
+  'BasicV2'
+  'StandardV2'
+])
+@description('API Management tier. Consumption costs ~0 at idle but does not support long-running (streaming) connections.')
+param apiManagementSku string = 'Consumption'
+
+@description('Require an APIM subscription key (header Ocp-Apim-Subscription-Key) in addition to the app\'s own key.')
+param apimSubscriptionRequired bool = false
+
+@description('API Management publisher e-mail (required by APIM; receives service notifications).')
+param apimPublisherEmail string = 'noreply@example.com'
+
+@description('API Management publisher name.')
+param apimPublisherName string = 'Assistants API'
+
+@description('Key Vault purge protection (irreversible; keeps the vault name reserved after azd down).')
+param keyVaultPurgeProtection bool = false
+
+// ---------------------------------------------------------------------------------------------------------------
+
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+var tags = {
+  'azd-env-name': environmentName
+}
+var functionAppName = 'func-${resourceToken}'
+var deploymentContainerName = 'app-package-${resourceToken}'
+var effectiveOpenAiLocation = empty(openAiLocation) ? location : openAiLocation
+
+resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+  name: 'rg-${environmentName}'
+  location: location
+  tags: tags
+}
+
+module identity 'modules/identity.bicep' = {
+  name: 'identity'
+  scope: rg
+  params: {
+    name: 'id-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'monitoring'
+  scope: rg
+  params: {
+    logAnalyticsName: 'log-${resourceToken}'
+    applicationInsightsName: 'appi-${resourceToken}'
+    location: location
+    tags: tags
+    identityPrincipalId: identity.outputs.principalId
+  }
+}
+
+module storage 'modules/storage.bicep' = {
+  name: 'storage'
+  scope: rg
+  params: {
+    name: 'st${resourceToken}'
+    location: location
+    tags: tags
+    deploymentContainerName: deploymentContainerName
+    runQueueName: 'run-jobs'
+    identityPrincipalId: identity.outputs.principalId
+  }
+}
+
+module keyVault 'modules/keyvault.bicep' = {
+  name: 'keyvault'
+  scope: rg
+  params: {
+    name: 'kv-${resourceToken}'
+    location: location
+    tags: tags
+    identityPrincipalId: identity.outputs.principalId
+    apiKeys: apiKeys
+    openAiApiKey: modelProvider == 'openai' ? openAiApiKey : ''
+    purgeProtection: keyVaultPurgeProtection
+  }
+}
+
+module cosmos 'modules/cosmos.bicep' = if (databaseProvider == 'cosmos') {
+  name: 'cosmos'
+  scope: rg
+  params: {
+    name: 'cosmos-${resourceToken}'
+    location: location
+    tags: tags
+    serverless: cosmosServerless
+    databaseName: cosmosDatabaseName
+    identityPrincipalId: identity.outputs.principalId
+    developerPrincipalId: principalId
+  }
+}
+
+module redis 'modules/redis.bicep' = if (databaseProvider == 'redis') {
+  name: 'redis'
+  scope: rg
+  params: {
+    name: 'redis-${resourceToken}'
+    location: location
+    tags: tags
+    skuName: redisSkuName
+    keyVaultName: keyVault.outputs.name
+  }
+}
+
+module openAi 'modules/openai.bicep' = if (modelProvider == 'azureopenai') {
+  name: 'openai'
+  scope: rg
+  params: {
+    name: 'oai-${resourceToken}'
+    location: effectiveOpenAiLocation
+    tags: tags
+    deploymentName: openAiDeploymentName
+    modelName: openAiModelName
+    modelVersion: openAiModelVersion
+    deploymentSku: openAiDeploymentSku
+    deploymentCapacity: openAiDeploymentCapacity
+    identityPrincipalId: identity.outputs.principalId
+    developerPrincipalId: principalId
+  }
+}
+
+module functionApp 'modules/functionapp.bicep' = {
+  name: 'functionapp'
+  scope: rg
+  params: {
+    name: functionAppName
+    planName: 'plan-${resourceToken}'
+    location: location
+    tags: tags
+    serviceName: 'api'
+    identityId: identity.outputs.id
+    identityClientId: identity.outputs.clientId
+    storageAccountName: storage.outputs.name
+    storageBlobEndpoint: storage.outputs.blobEndpoint
+    deploymentContainerName: storage.outputs.deploymentContainerName
+    applicationInsightsConnectionString: monitoring.outputs.connectionString
+    instanceMemoryMB: instanceMemoryMB
+    maximumInstanceCount: maximumInstanceCount
+    databaseProvider: databaseProvider
+    cosmosEndpoint: databaseProvider == 'cosmos' ? cosmos.outputs.endpoint : ''
+    cosmosDatabaseName: cosmosDatabaseName
+    redisUrlSecretUri: databaseProvider == 'redis' ? redis.outputs.redisUrlSecretUri : ''
+    modelProvider: modelProvider
+    azureOpenAiEndpoint: modelProvider == 'azureopenai' ? openAi.outputs.endpoint : ''
+    openAiApiKeySecretUri: keyVault.outputs.openAiApiKeySecretUri
+    openAiBaseUrl: openAiBaseUrl
+    apiKeysSecretUri: keyVault.outputs.apiKeysSecretUri
+    logLevel: logLevel
+    upstreamTimeoutSeconds: upstreamTimeoutSeconds
+    upstreamMaxRetries: upstreamMaxRetries
+  }
+}
+
+module apim 'modules/apim.bicep' = if (enableApiManagement) {
+  name: 'apim'
+  scope: rg
+  params: {
+    name: 'apim-${resourceToken}'
+    location: location
+    tags: tags
+    skuName: apiManagementSku
+    publisherEmail: apimPublisherEmail
+    publisherName: apimPublisherName
+    backendUrl: '${functionApp.outputs.url}/v1'
+    subscriptionRequired: apimSubscriptionRequired
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Outputs (azd stores them in the environment; nothing secret)
+
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenant().tenantId
+output AZURE_RESOURCE_GROUP string = rg.name
+output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
+output AZURE_CLIENT_ID string = identity.outputs.clientId
+output FUNCTION_APP_URL string = '${functionApp.outputs.url}/v1'
+output APIM_GATEWAY_URL string = enableApiManagement ? '${apim.outputs.gatewayUrl}/v1' : ''
+// What clients should use as the openai SDK's base_url.
+output API_BASE_URL string = enableApiManagement ? '${apim.outputs.gatewayUrl}/v1' : '${functionApp.outputs.url}/v1'
+output DATABASE_PROVIDER string = databaseProvider
+output COSMOS_ENDPOINT string = databaseProvider == 'cosmos' ? cosmos.outputs.endpoint : ''
+output COSMOS_DATABASE_ID string = databaseProvider == 'cosmos' ? cosmosDatabaseName : ''
+output AZURE_OPENAI_ENDPOINT string = modelProvider == 'azureopenai' ? openAi.outputs.endpoint : ''
+output AZURE_OPENAI_DEPLOYMENT string = modelProvider == 'azureopenai' ? openAiDeploymentName : ''
+output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
+output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
+output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.applicationInsightsName
