@@ -19,16 +19,15 @@ param environmentName string
 })
 param location string
 
-@description('Optional: principal id of the person running azd (AZURE_PRINCIPAL_ID); gets Cosmos DB data and Azure OpenAI access for local runs.')
+@description('Optional: a developer\'s principal id that also gets Cosmos DB data and Azure OpenAI access, for running the app locally against Azure (azd env DEVELOPER_PRINCIPAL_ID).')
 param principalId string = ''
 
 // ---------------------------------------------------------------------------------------------------------------
 // The app's own secrets
 
 @secure()
-@minLength(1)
-@description('API_KEYS: comma-separated client keys, each \'key\' or \'tenant:key\'. Stored in Key Vault.')
-param apiKeys string
+@description('API_KEYS: comma-separated client keys, each \'key\' or \'tenant:key\', stored in Key Vault. Required on the first deployment; empty later keeps the stored value.')
+param apiKeys string = ''
 
 // ---------------------------------------------------------------------------------------------------------------
 // Persistence
@@ -82,7 +81,7 @@ param openAiDeploymentSku string = 'GlobalStandard'
 param openAiDeploymentCapacity int = 30
 
 @secure()
-@description('OPENAI_API_KEY, when modelProvider is openai. Stored in Key Vault.')
+@description('OPENAI_API_KEY, when modelProvider is openai; stored in Key Vault. Empty later keeps the stored value.')
 param openAiApiKey string = ''
 
 @description('OPENAI_BASE_URL, when modelProvider is openai and the upstream is not api.openai.com. Empty: SDK default.')

@@ -13,6 +13,7 @@ __all__ = [
     "InvalidRequestError",
     "NotFoundError",
     "ServiceUnavailableError",
+    "UpstreamError",
 ]
 
 
@@ -71,3 +72,16 @@ class ConcurrencyError(Exception):
 
     Not an :class:`ApiError`: services catch it and re-read, so a client never sees it directly.
     """
+
+
+class UpstreamError(Exception):
+    """The Responses API call failed (HTTP error, timeout, broken stream, or an ``error`` event).
+
+    ``code`` is the upstream error code when there is one; ``message`` is safe to show (no keys, no URLs).
+    """
+
+    def __init__(self, message: str, *, code: str | None = None, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.status = status

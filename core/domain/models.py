@@ -130,13 +130,13 @@ class Run(_Stored):
     reasoning_effort: str | None = None
 
     # Execution state, never presented.
-    explicit_sampling: bool = False  # temperature/top_p were set by the run or assistant, so they are sent upstream
     tool_resources: JSON = Field(default_factory=dict)  # effective resources (vector stores, container files)
     output_items: list[JSON] = Field(default_factory=list)  # this run's Responses output items, replayed verbatim
     upstream_calls: int = 0
     accrued_usage: Usage = Field(default_factory=Usage)
     pending_tool_calls: list[ToolCall] = Field(default_factory=list)
     pending_step_id: str | None = None
+    pending_usage: Usage | None = None  # usage of the call that asked for the pending tool calls
 
 
 class RunStep(_Stored):

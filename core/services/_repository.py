@@ -43,7 +43,8 @@ def _indexes(obj: _Stored) -> list[str]:
     if isinstance(obj, Run):
         return ["runs"]
     if isinstance(obj, RunStep):
-        return [f"steps:{obj.run_id}"]
+        # "tool_steps" lets a later run replay this thread's earlier function calls in one scan.
+        return [f"steps:{obj.run_id}"] + (["tool_steps"] if obj.type == "tool_calls" else [])
     return []
 
 

@@ -1,7 +1,9 @@
 // Key Vault in RBAC mode for the app's secrets. The Function App reads them through Key Vault references
 // (@Microsoft.KeyVault(SecretUri=...)) resolved with its user-assigned identity, which gets "Key Vault Secrets User"
-// on this vault only. Secrets written here: `api-keys` (API_KEYS) always, `openai-api-key` (OPENAI_API_KEY) when the
-// upstream is OpenAI; the redis module adds `redis-url` (REDIS_URL) when Redis is the database.
+// on this vault only. Secrets: `api-keys` (API_KEYS), `openai-api-key` (OPENAI_API_KEY, when the upstream is OpenAI);
+// the redis module adds `redis-url` (REDIS_URL). A secret parameter left empty leaves the stored secret untouched, so a
+// redeploy (e.g. from CI) needs no secret, and keys can be rotated in Key Vault directly. The secret URIs below are
+// versionless and fixed, whether or not this deployment wrote the secret.
 
 param name string
 param location string
@@ -11,11 +13,11 @@ param tags object = {}
 param identityPrincipalId string
 
 @secure()
-@description('Value of API_KEYS: comma-separated client keys, each \'key\' or \'tenant:key\'.')
-param apiKeys string
+@description('Value of API_KEYS: comma-separated client keys, each \'key\' or \'tenant:key\'. Empty: keep the stored secret.')
+param apiKeys string = ''
 
 @secure()
-@description('OpenAI API key; stored only when not empty.')
+@description('OpenAI API key. Empty: keep the stored secret.')
 param openAiApiKey string = ''
 
 @description('Enable purge protection. Irreversible, and it keeps the vault name reserved for the retention period after `azd down`.')
@@ -59,7 +61,8 @@ resource secretsUserRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = 
   }
 }
 
-resource apiKeysSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
+resource apiKeysSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(apiKeys)) {
+  //checkov:skip=CKV_AZURE_114: False positive: contentType is set below (checkov misreads conditional resources).
   //checkov:skip=CKV_AZURE_41: The app reads this through a Key Vault reference; an expiry date would silently lock every client out. Rotate by redeploying.
   parent: vault
   name: 'api-keys'
@@ -82,6 +85,6 @@ resource openAiKeySecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!e
 
 output name string = vault.name
 output uri string = vault.properties.vaultUri
-// Versionless secret URIs: the app picks up a rotated secret without a redeploy.
-output apiKeysSecretUri string = apiKeysSecret.properties.secretUri
-output openAiApiKeySecretUri string = !empty(openAiApiKey) ? openAiKeySecret.properties.secretUri : ''
+// Versionless secret URIs: the app picks up a rotated secret without a redeploy. vaultUri ends with '/'.
+output apiKeysSecretUri string = '${vault.properties.vaultUri}secrets/api-keys'
+output openAiApiKeySecretUri string = '${vault.properties.vaultUri}secrets/openai-api-key'

@@ -54,9 +54,10 @@ class MemoryStore:
 
     async def commit(self, partition: Partition, writes: Sequence[Write]) -> list[str]:
         with self._lock:
-            part = self._partitions.setdefault(partition, _Partition())
+            part = self._partitions.get(partition, _Partition())
             staged: dict[str, tuple[str, str] | None] = {}  # overlay on part.docs; None marks a delete
             etags = [self._stage(part.docs, staged, write) for write in writes]
+            self._partitions[partition] = part  # only now: a failed commit must not leave an empty partition behind
             for doc_id, new in staged.items():
                 old = part.docs.get(doc_id)
                 self._reindex(part, doc_id, old, new)

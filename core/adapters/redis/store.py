@@ -1,0 +1,186 @@
+"""The Redis store: one hash per partition, one sorted set per index, every write one Lua script.
+
+Key layout for a partition (``{…}`` is the Redis Cluster hash tag, so a partition lives in one slot and its scripts
+work on a cluster; the partition key is percent-encoded so no key can spell another partition's keys):
+
+- ``aor:{threads:thread_abc}:docs`` -- hash, document id -> ``<meta JSON>\\n<body JSON>``; the meta line is
+  ``{"etag": …, "indexes": […]}``, so the scripts read a version and its index names without decoding bodies.
+- ``aor:{threads:thread_abc}:idx:<name>`` -- sorted set of the ids in that index, all with score 0, so
+  ``ZRANGEBYLEX`` pages it by id in O(log n + limit).
+- ``aor:{threads:thread_abc}:indexes`` -- set of the index names in use, so dropping a partition never scans keys.
+
+Redis deletes emptied hashes, sets and sorted sets, so a partition whose documents are all gone leaves no keys.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import secrets
+from collections.abc import Iterator, Sequence
+from typing import Any
+from urllib.parse import quote
+
+from core.domain.errors import ConcurrencyError, ServiceUnavailableError
+from core.domain.pagination import ListQuery, Page, page_from_scan
+from core.ports.store import INDEXES_FIELD, Create, Delete, Document, Partition, Write
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+__all__ = ["RedisStore"]
+
+# KEYS: docs hash, index-name set. ARGV: index key prefix, then (op, id, expected etag or "", new value) per write.
+# Returns nil, or why a condition failed (then nothing was written). Index keys are built here, not passed in KEYS,
+# because the old versions' index names are only known inside the script; they share the partition's hash tag.
+_COMMIT = """
+local docs, names, prefix = KEYS[1], KEYS[2], ARGV[1]
+local function meta(value)
+  if not value then return nil end
+  return cjson.decode(string.sub(value, 1, string.find(value, '\\n', 1, true) - 1))
+end
+local staged = {}  -- id -> value as the earlier writes of this commit leave it (false: deleted)
+for i = 2, #ARGV, 4 do
+  local op, id, expected = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  local current = staged[id]
+  if current == nil then current = redis.call('HGET', docs, id) end
+  if op == 'create' and current then return 'document ' .. id .. ' exists' end
+  if op == 'replace' and not current then return 'document ' .. id .. ' does not exist' end
+  if expected ~= '' and (not current or meta(current).etag ~= expected) then return 'document ' .. id .. ' changed' end
+  staged[id] = op ~= 'delete' and ARGV[i + 3]
+end
+for i = 2, #ARGV, 4 do
+  local id, value = ARGV[i + 1], ARGV[i + 3]
+  local old, new = meta(redis.call('HGET', docs, id)), ARGV[i] ~= 'delete' and meta(value)
+  local kept = {}
+  for _, name in ipairs(new and new.indexes or {}) do
+    kept[name] = true
+    redis.call('ZADD', prefix .. name, 0, id)
+    redis.call('SADD', names, name)
+  end
+  for _, name in ipairs(old and old.indexes or {}) do
+    if not kept[name] then
+      redis.call('ZREM', prefix .. name, id)
+      if redis.call('EXISTS', prefix .. name) == 0 then redis.call('SREM', names, name) end
+    end
+  end
+  if new then redis.call('HSET', docs, id, value) else redis.call('HDEL', docs, id) end
+end
+return false
+"""
+
+# KEYS: docs hash, index. ARGV: first bound, last bound, 'rev' or '', count. ZRANGEBYLEX rather than ZRANGE … BYLEX
+# keeps Redis 6.0 (still the default of Azure Cache for Redis) supported.
+_SCAN = """
+local ids
+if ARGV[3] == 'rev' then
+  ids = redis.call('ZREVRANGEBYLEX', KEYS[2], ARGV[1], ARGV[2], 'LIMIT', 0, ARGV[4])
+else
+  ids = redis.call('ZRANGEBYLEX', KEYS[2], ARGV[1], ARGV[2], 'LIMIT', 0, ARGV[4])
+end
+local found = {}
+for _, id in ipairs(ids) do
+  local value = redis.call('HGET', KEYS[1], id)
+  if value then found[#found + 1] = value end
+end
+return found
+"""
+
+# KEYS: docs hash, index-name set. ARGV: index key prefix. UNLINK frees long threads off the main thread.
+_DROP = """
+for _, name in ipairs(redis.call('SMEMBERS', KEYS[2])) do redis.call('UNLINK', ARGV[1] .. name) end
+redis.call('UNLINK', KEYS[1], KEYS[2])
+"""
+
+
+@contextlib.contextmanager
+def _unavailable_as_503() -> Iterator[None]:
+    try:
+        yield
+    except (RedisConnectionError, RedisTimeoutError) as exc:
+        raise ServiceUnavailableError("The database is unavailable; retry the request.") from exc
+
+
+def _decode(value: str | bytes) -> Document:
+    meta, _, body = (value if isinstance(value, str) else value.decode()).partition("\n")
+    return Document(json.loads(body), json.loads(meta)["etag"])
+
+
+class RedisStore:
+    """A :class:`core.ports.store.DocumentStore` on Redis (or anything speaking its protocol with Lua scripting)."""
+
+    def __init__(self, client: Redis, prefix: str = "aor") -> None:
+        """``prefix`` starts every key, so several stores can share a database."""
+        self._client = client
+        self._prefix = prefix
+        # register_script does no I/O: the scripts run by EVALSHA and are loaded on the first NOSCRIPT reply.
+        self._commit = client.register_script(_COMMIT)
+        self._scan = client.register_script(_SCAN)
+        self._drop = client.register_script(_DROP)
+
+    @classmethod
+    def from_url(cls, url: str) -> RedisStore:
+        """A store on ``redis://`` or ``rediss://`` (TLS) ``url``; connects on the first command, not here."""
+        client = Redis.from_url(
+            url,
+            decode_responses=True,
+            socket_connect_timeout=5,
+            socket_timeout=5,
+            health_check_interval=30,  # idle pooled connections are PINGed before reuse, not found dead mid-request
+        )
+        return cls(client)
+
+    def _keys(self, partition: Partition) -> tuple[str, str, str]:
+        """The docs hash, the index-name set and the prefix of the index keys of ``partition``."""
+        base = f"{self._prefix}:{{{partition.container}:{quote(partition.key, safe='')}}}"
+        return f"{base}:docs", f"{base}:indexes", f"{base}:idx:"
+
+    async def get(self, partition: Partition, doc_id: str) -> Document | None:
+        docs, _, _ = self._keys(partition)
+        with _unavailable_as_503():
+            value = await self._client.hget(docs, doc_id)
+        return None if value is None else _decode(value)
+
+    async def scan(self, partition: Partition, index: str, query: ListQuery) -> Page[Document]:
+        docs, _, index_prefix = self._keys(partition)
+        low, high = query.id_bounds()
+        first, last = ("-" if low is None else f"({low}"), ("+" if high is None else f"({high}")
+        bounds = [first, last, ""] if query.scan_ascending() else [last, first, "rev"]
+        with _unavailable_as_503():
+            values = await self._scan(keys=[docs, index_prefix + index], args=[*bounds, query.limit + 1])
+        return page_from_scan([_decode(value) for value in values], query)
+
+    async def commit(self, partition: Partition, writes: Sequence[Write]) -> list[str]:
+        if not writes:
+            return []
+        docs, names, index_prefix = self._keys(partition)
+        args: list[str] = [index_prefix]
+        etags: list[str] = []
+        for write in writes:
+            if isinstance(write, Delete):
+                args += ["delete", write.doc_id, write.etag or "", ""]
+                etags.append("")
+                continue
+            etag = secrets.token_hex(8)  # random, so a dropped and recreated partition never reissues an old etag
+            indexes: Any = write.body.get(INDEXES_FIELD) or []
+            meta = json.dumps({"etag": etag, "indexes": sorted(set(indexes))})
+            op, expected = ("create", "") if isinstance(write, Create) else ("replace", write.etag or "")
+            args += [op, write.body["id"], expected, f"{meta}\n{json.dumps(write.body)}"]
+            etags.append(etag)
+        with _unavailable_as_503():
+            failure = await self._commit(keys=[docs, names], args=args)
+        if failure is not None:
+            raise ConcurrencyError(failure)
+        return etags
+
+    async def drop_partition(self, partition: Partition) -> None:
+        docs, names, index_prefix = self._keys(partition)
+        with _unavailable_as_503():
+            await self._drop(keys=[docs, names], args=[index_prefix])
+
+    async def ping(self) -> None:
+        with _unavailable_as_503():
+            await self._client.ping()
+
+    async def close(self) -> None:
+        await self._client.aclose()

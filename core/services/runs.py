@@ -1,0 +1,186 @@
+"""Use cases of runs: create (alone or with a new thread), read, update, cancel, submit tool outputs.
+
+Creating a run claims the thread (``thread.active_run_id``, written conditionally on the thread's etag) in the same
+atomic commit that stores the run, so two concurrent creates cannot both start a run. Execution is the
+:class:`~core.services.run_executor.RunExecutor`'s job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from core.domain.errors import InvalidRequestError
+from core.domain.ids import new_id
+from core.domain.models import JSON, Assistant, Message, Run, RunStep, Thread
+from core.domain.pagination import ListQuery, Page
+from core.ports.clock import Clock
+
+from ._repository import Repository, assistants_of, thread_partition
+from ._retry import retry_on_conflict
+from ._run_state import RUN_EXPIRY_SECONDS, is_blocking, move, settle_message, settle_step
+from .messages import new_message
+from .threads import ThreadService
+
+__all__ = ["RunService"]
+
+
+def _merged_resources(*sources: JSON, attachments: Sequence[Message] = ()) -> JSON:
+    """Union of file_search vector stores and code_interpreter files over ``sources`` and message attachments."""
+    stores: list[str] = []
+    files: list[str] = []
+    for source in sources:
+        stores += (source.get("file_search") or {}).get("vector_store_ids") or []
+        files += (source.get("code_interpreter") or {}).get("file_ids") or []
+    for message in attachments:
+        for attachment in message.attachments:
+            if any(tool.get("type") == "code_interpreter" for tool in attachment.get("tools", [])):
+                files.append(attachment["file_id"])
+    resources: JSON = {}
+    if stores:
+        resources["file_search"] = {"vector_store_ids": list(dict.fromkeys(stores))}
+    if files:
+        resources["code_interpreter"] = {"file_ids": list(dict.fromkeys(files))}
+    return resources
+
+
+class RunService:
+    def __init__(self, repository: Repository, clock: Clock, threads: ThreadService) -> None:
+        self._repository = repository
+        self._clock = clock
+        self._threads = threads
+
+    def _new_run(self, assistant: Assistant, thread: Thread, options: Mapping[str, Any], resources: JSON) -> Run:
+        now = self._clock.now()
+        instructions = [options.get("instructions") or assistant.instructions or "",
+                        options.get("additional_instructions") or ""]
+        tools = options["tools"] if options.get("tools") is not None else assistant.tools
+        choice = options.get("tool_choice")
+        if isinstance(choice, dict) and choice.get("type") == "function":
+            names = {tool["function"]["name"] for tool in tools if tool["type"] == "function"}
+            if choice["function"]["name"] not in names:
+                raise InvalidRequestError(
+                    f"tool_choice names function '{choice['function']['name']}', which is not among the run's tools.",
+                    param="tool_choice",
+                )
+        run = Run(
+            id=new_id("run"), created_at=now, tenant_id=thread.tenant_id, thread_id=thread.id,
+            assistant_id=assistant.id, expires_at=now + RUN_EXPIRY_SECONDS,
+            model=options.get("model") or assistant.model,
+            instructions="\n\n".join(part for part in instructions if part),
+            tools=tools,
+            metadata=options.get("metadata") or {},
+            temperature=options.get("temperature", assistant.temperature),
+            top_p=options.get("top_p", assistant.top_p),
+            response_format=options.get("response_format", assistant.response_format),
+            reasoning_effort=options.get("reasoning_effort", assistant.reasoning_effort),
+            tool_resources=resources,
+        )
+        for name in ("max_prompt_tokens", "max_completion_tokens", "truncation_strategy", "tool_choice",
+                     "parallel_tool_calls"):
+            if name in options:
+                setattr(run, name, options[name])
+        return run
+
+    async def _assistant(self, tenant_id: str, assistant_id: str) -> Assistant:
+        return await self._repository.load(Assistant, assistants_of(tenant_id), assistant_id, tenant_id)
+
+    async def create(self, tenant_id: str, thread_id: str, options: Mapping[str, Any],
+                     additional_messages: Sequence[Mapping[str, Any]] = ()) -> Run:
+        """Store a queued run (and its additional messages), claiming the thread; 400 if it has an active run."""
+        assistant = await self._assistant(tenant_id, options["assistant_id"])
+
+        async def attempt() -> Run:
+            thread = await self._threads.retrieve(tenant_id, thread_id)
+            active = await self.active_run(thread)
+            if active is not None:
+                raise InvalidRequestError(f"Thread {thread_id} already has an active run {active.id}.")
+            now = self._clock.now()
+            extra = [new_message(tenant_id, thread_id, now, fields) for fields in additional_messages]
+            resources = _merged_resources(assistant.tool_resources, thread.tool_resources, attachments=extra)
+            run = self._new_run(assistant, thread, options, resources)
+            thread.active_run_id = run.id
+            await self._repository.save(thread_partition(thread_id), create=[*extra, run], replace=[thread])
+            return run
+
+        return await retry_on_conflict(attempt)
+
+    async def create_thread_and_run(self, tenant_id: str, thread_spec: Mapping[str, Any],
+                                    options: Mapping[str, Any]) -> tuple[Thread, Run]:
+        assistant = await self._assistant(tenant_id, options["assistant_id"])
+        thread, messages = self._threads.new_thread(
+            tenant_id, thread_spec.get("metadata"), thread_spec.get("tool_resources"), thread_spec.get("messages", ())
+        )
+        base = options["tool_resources"] if options.get("tool_resources") is not None else assistant.tool_resources
+        run = self._new_run(assistant, thread, options, _merged_resources(base, thread.tool_resources,
+                                                                          attachments=messages))
+        thread.active_run_id = run.id
+        await self._repository.save(thread_partition(thread.id), create=[thread, *messages, run])
+        return thread, run
+
+    async def active_run(self, thread: Thread) -> Run | None:
+        """The run holding the thread, if any (expiring it first when it is past due)."""
+        if not thread.active_run_id:
+            return None
+        run = await self.retrieve(thread.tenant_id, thread.id, thread.active_run_id, check_thread=False)
+        return run if is_blocking(run, self._clock.now()) else None
+
+    async def retrieve(self, tenant_id: str, thread_id: str, run_id: str, *, check_thread: bool = True) -> Run:
+        if check_thread:
+            await self._threads.retrieve(tenant_id, thread_id)
+        run = await self._repository.load(Run, thread_partition(thread_id), run_id, tenant_id)
+        if run.status in ("queued", "in_progress", "requires_action", "cancelling") and not is_blocking(
+            run, self._clock.now()
+        ):
+            run = await self.expire(run)
+        return run
+
+    async def expire(self, run: Run) -> Run:
+        """Move an overdue run to ``expired``, closing what it had open (idempotent under races)."""
+        async def attempt() -> Run:
+            current = await self._repository.load(Run, thread_partition(run.thread_id), run.id, run.tenant_id)
+            if current.status not in ("queued", "in_progress", "requires_action", "cancelling"):
+                return current
+            return await self.finish(current, "expired")
+
+        return await retry_on_conflict(attempt)
+
+    async def finish(self, run: Run, status: str, **details: Any) -> Run:
+        """Move ``run`` to a terminal ``status`` and settle its open messages and steps, in one commit."""
+        now = self._clock.now()
+        partition = thread_partition(run.thread_id)
+        messages = (await self._repository.page(Message, partition, f"messages:{run.id}", ListQuery(100))).data
+        steps = (await self._repository.page(RunStep, partition, f"steps:{run.id}", ListQuery(100))).data
+        open_messages = [m for m in messages if m.status == "in_progress"]
+        open_steps = [s for s in steps if s.status == "in_progress"]
+        for message in open_messages:
+            settle_message(message, status, now)
+        for step in open_steps:
+            settle_step(step, status, now, usage=run.pending_usage)
+        move(run, status, now, **details)
+        await self._repository.save(partition, replace=[run, *open_messages, *open_steps])
+        await self.release_thread(run)
+        return run
+
+    async def release_thread(self, run: Run) -> None:
+        """Clear the thread's claim once ``run`` is over (best effort: a stale claim on a finished run is ignored)."""
+        async def attempt() -> None:
+            thread = await self._repository.find(Thread, thread_partition(run.thread_id), run.thread_id, run.tenant_id)
+            if thread is not None and thread.active_run_id == run.id:
+                thread.active_run_id = None
+                await self._repository.save(thread_partition(run.thread_id), replace=[thread])
+
+        await retry_on_conflict(attempt)
+
+    async def list(self, tenant_id: str, thread_id: str, query: ListQuery) -> Page[Run]:
+        await self._threads.retrieve(tenant_id, thread_id)
+        return await self._repository.page(Run, thread_partition(thread_id), "runs", query)
+
+    async def update(self, tenant_id: str, thread_id: str, run_id: str, metadata: dict[str, str] | None) -> Run:
+        async def attempt() -> Run:
+            run = await self.retrieve(tenant_id, thread_id, run_id)
+            run.metadata = metadata or {}
+            await self._repository.save(thread_partition(thread_id), replace=[run])
+            return run
+
+        return await retry_on_conflict(attempt)
