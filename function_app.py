@@ -14,5 +14,7 @@ for blueprint in (
     blueprints.assistants,
     blueprints.threads,
     blueprints.messages,
+    blueprints.runs,
+    blueprints.steps,
 ):
     app.register_functions(blueprint)

@@ -13,13 +13,19 @@ from dataclasses import dataclass, field
 from core.config import Settings, get_settings
 from core.logs import configure_logging, get_logger
 from core.ports.clock import Clock, SystemClock
+from core.ports.responses import ResponsesGateway
+from core.ports.run_queue import RunQueue
 from core.ports.store import DocumentStore
 from core.services._repository import Repository
 from core.services.assistants import AssistantService
 from core.services.messages import MessageService
+from core.services.run_control import CancelSignals, RunControl
+from core.services.run_executor import RunExecutor
+from core.services.runs import RunService
+from core.services.steps import StepService
 from core.services.threads import ThreadService
 
-__all__ = ["Container", "build", "build_store", "get_container", "override", "reset"]
+__all__ = ["Container", "build", "build_gateway", "build_store", "get_container", "override", "reset", "shutdown"]
 
 _log = get_logger("bootstrap")
 
@@ -33,7 +39,19 @@ class Container:
     assistants: AssistantService
     threads: ThreadService
     messages: MessageService
+    runs: RunService
+    run_control: RunControl
+    executor: RunExecutor
+    steps: StepService
+    run_queue: RunQueue
+    gateway: ResponsesGateway
     api_keys: Mapping[str, str] = field(repr=False, default_factory=dict)
+
+    async def aclose(self) -> None:
+        """Let background runs finish, then close connections (host shutdown, tests)."""
+        await self.run_queue.drain()
+        await self.gateway.close()
+        await self.store.close()
 
 
 def build_store(settings: Settings) -> DocumentStore:
@@ -53,16 +71,41 @@ def build_store(settings: Settings) -> DocumentStore:
     return MemoryStore()
 
 
-def build(settings: Settings, store: DocumentStore | None = None, clock: Clock | None = None) -> Container:
+def build_gateway(settings: Settings) -> ResponsesGateway:
+    from core.adapters.openai.gateway import OpenAIResponsesGateway
+
+    return OpenAIResponsesGateway(settings)
+
+
+def build(
+    settings: Settings,
+    store: DocumentStore | None = None,
+    clock: Clock | None = None,
+    gateway: ResponsesGateway | None = None,
+) -> Container:
+    """The object graph; pass ``store``/``clock``/``gateway`` to replace the configured ones (tests)."""
+    from core.adapters.memory.run_queue import InProcessRunQueue
+
     store = store if store is not None else build_store(settings)
     clock = clock or SystemClock()
+    gateway = gateway if gateway is not None else build_gateway(settings)
     repository = Repository(store)
+    threads = ThreadService(repository, clock)
+    runs = RunService(repository, clock, threads)
+    signals = CancelSignals()
+    executor = RunExecutor(repository, runs, gateway, clock, signals)
     return Container(
         settings=settings,
         store=store,
         assistants=AssistantService(repository, clock),
-        threads=ThreadService(repository, clock),
+        threads=threads,
         messages=MessageService(repository, clock),
+        runs=runs,
+        run_control=RunControl(repository, clock, runs, signals),
+        executor=executor,
+        steps=StepService(repository, runs),
+        run_queue=InProcessRunQueue(executor.execute),
+        gateway=gateway,
         api_keys=settings.api_keys,
     )
 
@@ -94,3 +137,9 @@ def override(container: Container | None) -> None:
 
 def reset() -> None:
     override(None)
+
+
+async def shutdown() -> None:
+    """Close the process-wide container if one was built."""
+    if _container is not None:
+        await _container.aclose()

@@ -10,9 +10,10 @@ local.settings.json's ``Values`` (or local.settings.json.example's when there is
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +79,14 @@ def build_app(root: Path = ROOT) -> Starlette:
                             name=function.get_function_name()))
     # Literal segments must win over parameters (threads/runs before threads/{thread_id}), as in the Functions host.
     routes.sort(key=lambda item: item.path.count("{"))
-    return Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_allowed})
+    from core.bootstrap import shutdown
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await shutdown()
+
+    return Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_allowed}, lifespan=lifespan)
 
 
 def main(argv: list[str] | None = None) -> None:

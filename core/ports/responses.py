@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any, Protocol
 
 __all__ = ["ResponsesGateway"]
 
 
 class ResponsesGateway(Protocol):
-    def stream(self, request: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+    def stream(self, request: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
         """Send ``request`` (a Responses create body, without ``stream``) and yield its stream events as JSON dicts.
 
         Raises ``core.domain.errors.UpstreamError`` for HTTP errors (after the gateway's own retries), timeouts,

@@ -17,6 +17,8 @@ from core.ports.store import INDEXES_FIELD, Create, Delete, DocumentStore, Parti
 __all__ = ["Repository", "assistants_of", "thread_partition"]
 
 M = TypeVar("M", bound=_Stored)
+# The document's kind. Not "type": run steps have a `type` field of their own (message_creation | tool_calls).
+DOC_TYPE_FIELD = "doc_type"
 
 _LABELS: dict[type[_Stored], tuple[str, str]] = {  # model -> (document type, wording in a 404)
     Assistant: ("assistant", "assistant"),
@@ -50,7 +52,7 @@ def _indexes(obj: _Stored) -> list[str]:
 
 def _body(obj: _Stored) -> dict[str, object]:
     body = obj.model_dump(mode="json")
-    body["type"] = _LABELS[type(obj)][0]
+    body[DOC_TYPE_FIELD] = _LABELS[type(obj)][0]
     body[INDEXES_FIELD] = _indexes(obj)
     return body
 
@@ -63,7 +65,7 @@ class Repository:
 
     async def find(self, model: type[M], partition: Partition, object_id: str, tenant_id: str) -> M | None:
         doc = await self.store.get(partition, object_id)
-        if doc is None or doc.body.get("type") != _LABELS[model][0] or doc.body.get("tenant_id") != tenant_id:
+        if doc is None or doc.body.get(DOC_TYPE_FIELD) != _LABELS[model][0] or doc.body.get("tenant_id") != tenant_id:
             return None
         obj = model.model_validate(doc.body)
         obj._etag = doc.etag

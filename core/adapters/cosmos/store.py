@@ -36,7 +36,7 @@ from core.domain.errors import ConcurrencyError, ServiceUnavailableError
 from core.domain.pagination import ListQuery, Page, page_from_scan
 from core.ports.store import INDEXES_FIELD, Create, Delete, Document, Partition, Replace, Write
 
-from ._errors import CONFLICT_STATUSES, status_of, translated
+from ._errors import CONFLICT_STATUSES, is_missing_document, status_of, translated
 
 __all__ = ["KEY_FIELDS", "MAX_BATCH_OPERATIONS", "CosmosStore"]
 
@@ -139,7 +139,12 @@ class CosmosStore:
 
                 self._credential = DefaultAzureCredential(managed_identity_client_id=self._client_id)
                 client = CosmosClient(self._endpoint, self._credential)
-            self._client = await client.__aenter__()
+            try:
+                await client.__aenter__()  # reads the account's regions
+            except BaseException:
+                await client.close()
+                raise
+            self._client = client
         if not self._create_containers:
             database = self._client.get_database_client(self._database_id)
             return {name: database.get_container_client(name) for name in KEY_FIELDS}
@@ -155,7 +160,7 @@ class CosmosStore:
             try:
                 item = await container.read_item(doc_id, partition_key=partition.key)
             except CosmosHttpResponseError as error:
-                if status_of(error) == 404:
+                if is_missing_document(error):
                     return None
                 raise
         return _from_item(partition, dict(item))
@@ -165,7 +170,10 @@ class CosmosStore:
         wanted = query.limit + 1
         low, high = query.id_bounds()
         conditions = [f"c.{KEY_FIELDS[partition.container]} = @key", f"ARRAY_CONTAINS(c.{INDEXES_FIELD}, @index)"]
-        parameters: list[dict[str, object]] = [{"name": "@key", "value": partition.key}, {"name": "@index", "value": index}]
+        parameters: list[dict[str, object]] = [
+            {"name": "@key", "value": partition.key},
+            {"name": "@index", "value": index},
+        ]
         if low is not None:
             conditions.append("c.id > @low")
             parameters.append({"name": "@low", "value": low})
@@ -173,7 +181,8 @@ class CosmosStore:
             conditions.append("c.id < @high")
             parameters.append({"name": "@high", "value": high})
         direction = "ASC" if query.scan_ascending() else "DESC"
-        sql = f"SELECT TOP {wanted:d} * FROM c WHERE {' AND '.join(conditions)} ORDER BY c.id {direction}"
+        # Only constants and an int are interpolated; every value is a query parameter.
+        sql = f"SELECT TOP {wanted:d} * FROM c WHERE {' AND '.join(conditions)} ORDER BY c.id {direction}"  # noqa: S608
         items: list[dict[str, Any]] = []
         with translated("query"):
             pages = container.query_items(
@@ -200,19 +209,22 @@ class CosmosStore:
     async def _write_one(
         self, container: ContainerProxy, partition: Partition, write: Write, item: dict[str, Any] | None
     ) -> str:
-        condition = {} if write.etag is None else {"etag": write.etag, "match_condition": MatchConditions.IfNotModified}
+        etag = None if isinstance(write, Create) else write.etag
+        match = None if etag is None else MatchConditions.IfNotModified
         try:
             if isinstance(write, Create):
                 assert item is not None
                 return str((await container.create_item(item))["_etag"])
             if isinstance(write, Replace):
                 assert item is not None
-                return str((await container.replace_item(item["id"], item, **condition))["_etag"])
-            await container.delete_item(write.doc_id, partition_key=partition.key, **condition)
+                return str((await container.replace_item(item["id"], item, etag=etag, match_condition=match))["_etag"])
+            await container.delete_item(write.doc_id, partition_key=partition.key, etag=etag, match_condition=match)
             return ""
         except CosmosHttpResponseError as error:
             status = status_of(error)
-            if isinstance(write, Delete) and write.etag is None and status == 404:
+            if status == 404 and not is_missing_document(error):
+                raise  # no such container
+            if isinstance(write, Delete) and etag is None and status == 404:
                 return ""  # deleting a missing document is a no-op
             if status in CONFLICT_STATUSES:
                 raise ConcurrencyError(f"document {_write_id(write)} changed (status {status})") from error
@@ -226,10 +238,11 @@ class CosmosStore:
             operations: list[Any] = []
             for i in pending:
                 write = writes[i]
-                condition = {} if write.etag is None else {"if_match_etag": write.etag}
                 if isinstance(write, Create):
                     operations.append(("create", (items[i],)))
-                elif isinstance(write, Replace):
+                    continue
+                condition = {} if write.etag is None else {"if_match_etag": write.etag}
+                if isinstance(write, Replace):
                     operations.append(("replace", (items[i]["id"], items[i]), condition))
                 else:
                     operations.append(("delete", (write.doc_id,), condition))
@@ -243,7 +256,7 @@ class CosmosStore:
                     continue
                 if status in CONFLICT_STATUSES:
                     raise ConcurrencyError(f"document {_write_id(failed)} changed (status {status})") from error
-                raise ServiceUnavailableError("The database is unavailable; retry the request.") from error
+                raise  # translated by the caller: 429/5xx become 503
             etags = [""] * len(writes)
             for i, result in zip(pending, results, strict=True):
                 if not isinstance(writes[i], Delete):
@@ -259,7 +272,7 @@ class CosmosStore:
         is gone nothing new appears, and the final query sees the partition empty.
         """
         container = await self._container(partition.container)
-        sql = f"SELECT VALUE c.id FROM c WHERE c.{KEY_FIELDS[partition.container]} = @key"
+        sql = f"SELECT VALUE c.id FROM c WHERE c.{KEY_FIELDS[partition.container]} = @key"  # noqa: S608 (a constant)
         for _ in range(_DROP_PASSES):
             with translated("query"):
                 ids = [

@@ -1,0 +1,1 @@
+"""The Responses API gateway on the official openai SDK (OpenAI or Azure OpenAI)."""

@@ -1,0 +1,107 @@
+"""`ResponsesGateway` on ``openai.AsyncOpenAI``: OpenAI, any compatible endpoint, or Azure OpenAI's v1 API.
+
+The SDK (about 0.7 s to import) is imported on the first call, and one client is reused for the process. Retries
+with backoff on 429/5xx and connection errors are the SDK's (``UPSTREAM_MAX_RETRIES``); every failure leaves here
+as an :class:`~core.domain.errors.UpstreamError` whose message is safe to show a client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from typing import TYPE_CHECKING, Any
+
+from core.config import Settings
+from core.domain.errors import UpstreamError
+
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI
+
+__all__ = ["OpenAIResponsesGateway"]
+
+_AZURE_SCOPE = "https://cognitiveservices.azure.com/.default"
+
+
+class OpenAIResponsesGateway:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._client: AsyncOpenAI | None = None
+        self._credential: Any = None
+
+    def _get_client(self) -> AsyncOpenAI:
+        if self._client is None:
+            from openai import AsyncOpenAI
+
+            settings = self._settings
+            common: dict[str, Any] = {
+                "max_retries": settings.upstream_max_retries,
+                "timeout": settings.upstream_timeout_seconds,
+            }
+            if settings.azure_openai_endpoint:
+                api_key: Any = settings.azure_openai_api_key
+                if api_key is None:
+                    from azure.identity.aio import DefaultAzureCredential, get_bearer_token_provider
+
+                    self._credential = DefaultAzureCredential(managed_identity_client_id=settings.azure_client_id)
+                    api_key = get_bearer_token_provider(self._credential, _AZURE_SCOPE)
+                base_url = settings.azure_openai_endpoint.rstrip("/") + "/openai/v1/"
+                self._client = AsyncOpenAI(api_key=api_key, base_url=base_url, **common)
+            else:
+                self._client = AsyncOpenAI(
+                    api_key=settings.openai_api_key or "missing-upstream-key",
+                    base_url=settings.openai_base_url,
+                    **common,
+                )
+        return self._client
+
+    async def stream(self, request: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
+        import openai
+
+        client = self._get_client()
+        try:
+            stream = await client.responses.create(**request, stream=True)
+        except openai.APIError as error:
+            raise _upstream_error(error) from None
+        try:
+            async for event in stream:
+                data = event.to_dict()
+                if data.get("type") == "error":
+                    raise UpstreamError(str(data.get("message") or "The model stream failed."),
+                                        code=data.get("code"))
+                yield data
+        except openai.APIError as error:
+            raise _upstream_error(error) from None
+        finally:
+            await stream.close()
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+        if self._credential is not None:
+            await self._credential.close()
+
+
+def _upstream_error(error: Exception) -> UpstreamError:
+    import openai
+
+    if isinstance(error, openai.APITimeoutError):
+        return UpstreamError("The model did not answer in time.")
+    if isinstance(error, openai.APIConnectionError):
+        return UpstreamError("Could not reach the model service.")
+    if isinstance(error, openai.APIStatusError):
+        status = error.status_code
+        body: Any = error.body if isinstance(error.body, dict) else {}
+        code = body.get("code") if isinstance(body.get("code"), str) else None
+        if status in (401, 403):  # the upstream rejected *our* credentials; never echo its message (it masks keys)
+            return UpstreamError("The service's model credentials were rejected.", code="server_error", status=status)
+        if status == 429:
+            return UpstreamError("The model service is rate limiting requests.", code="rate_limit_exceeded",
+                                 status=status)
+        if status < 500:
+            message = body.get("message") if isinstance(body.get("message"), str) else None
+            return UpstreamError(message or f"The model service refused the request ({status}).", code=code,
+                                 status=status)
+        return UpstreamError("The model service had an error.", code=code, status=status)
+    if isinstance(error, openai.APIError):
+        body = error.body if isinstance(error.body, dict) else {}
+        return UpstreamError(error.message or "The model stream failed.", code=body.get("code"))
+    return UpstreamError("The model service failed.")

@@ -1,0 +1,123 @@
+"""`/v1/threads/{thread_id}/runs` and `/v1/threads/runs`: create (polled or streamed), list, retrieve, update,
+cancel, submit tool outputs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import azure.functions as func
+from azurefunctions.extensions.http.fastapi import JSONResponse, Response
+
+from core.domain.models import Run, Thread
+from core.http._endpoint import Call, endpoint
+from core.http.presenters import present, present_page
+from core.http.schemas import parse
+from core.http.schemas.runs import RunCreate, RunUpdate, SubmitToolOutputs, ThreadAndRunCreate
+from core.http.sse import Emit, event_stream
+
+bp = func.Blueprint()
+route = bp.route
+ANONYMOUS = func.AuthLevel.ANONYMOUS
+POLL_AFTER_MS = "500"  # read by the SDK's poll helpers as their interval
+INCLUDE = "include[]"
+
+
+def _run_response(run: Run) -> Response:
+    return JSONResponse(present(run), headers={"openai-poll-after-ms": POLL_AFTER_MS})
+
+
+async def _start(call: Call, run: Run, stream: bool, thread: Thread | None = None) -> Response:
+    """Stream the run's execution in this response, or queue it and answer with the queued run."""
+    container = call.container
+    if not stream:
+        await container.run_queue.enqueue(run.tenant_id, run.thread_id, run.id)
+        return _run_response(run)
+
+    async def produce(emit: Emit) -> None:
+        if thread is not None:
+            await emit("thread.created", thread)
+        await emit("thread.run.created", run)
+        await emit("thread.run.queued", run)
+        await container.executor.execute(run.tenant_id, run.thread_id, run.id, emit)
+
+    return event_stream(produce)
+
+
+@route(route="threads/{thread_id}/runs", methods=["POST"], auth_level=ANONYMOUS)
+@endpoint
+async def runs_create(call: Call) -> Response:
+    call.query([INCLUDE])
+    body = parse(RunCreate, await call.body())
+    options = body.overrides() | {"assistant_id": body.assistant_id}
+    if body.additional_instructions is not None:
+        options["additional_instructions"] = body.additional_instructions
+    if body.reasoning_effort is not None:
+        options["reasoning_effort"] = body.reasoning_effort
+    extra = [message.fields() for message in body.additional_messages or []]
+    run = await call.container.runs.create(call.tenant_id, call.path("thread_id"), options, extra)
+    return await _start(call, run, bool(body.stream))
+
+
+@route(route="threads/runs", methods=["POST"], auth_level=ANONYMOUS)
+@endpoint
+async def threads_create_and_run(call: Call) -> Response:
+    body = parse(ThreadAndRunCreate, await call.body())
+    spec = body.thread
+    thread_spec: dict[str, Any] = {
+        "metadata": spec.metadata if spec else None,
+        "tool_resources": spec.tool_resources.stored() if spec and spec.tool_resources else None,
+        "messages": [message.fields() for message in (spec.messages or [])] if spec else [],
+    }
+    options = body.overrides() | {"assistant_id": body.assistant_id}
+    thread, run = await call.container.runs.create_thread_and_run(call.tenant_id, thread_spec, options)
+    return await _start(call, run, bool(body.stream), thread)
+
+
+@route(route="threads/{thread_id}/runs", methods=["GET"], auth_level=ANONYMOUS)
+@endpoint
+async def runs_list(call: Call) -> dict[str, Any]:
+    query, _ = call.list_query()
+    return present_page(await call.container.runs.list(call.tenant_id, call.path("thread_id"), query))
+
+
+@route(route="threads/{thread_id}/runs/{run_id}", methods=["GET"], auth_level=ANONYMOUS)
+@endpoint
+async def runs_retrieve(call: Call) -> Response:
+    call.query()
+    return _run_response(await call.container.runs.retrieve(call.tenant_id, call.path("thread_id"), call.path("run_id")))
+
+
+@route(route="threads/{thread_id}/runs/{run_id}", methods=["POST"], auth_level=ANONYMOUS)
+@endpoint
+async def runs_update(call: Call) -> dict[str, Any]:
+    body = parse(RunUpdate, await call.body())
+    run = await call.container.runs.update(call.tenant_id, call.path("thread_id"), call.path("run_id"), body.metadata)
+    return present(run)
+
+
+@route(route="threads/{thread_id}/runs/{run_id}/cancel", methods=["POST"], auth_level=ANONYMOUS)
+@endpoint
+async def runs_cancel(call: Call) -> dict[str, Any]:
+    await call.body()  # the SDK sends an empty body; anything else must still be JSON
+    run = await call.container.run_control.cancel(call.tenant_id, call.path("thread_id"), call.path("run_id"))
+    return present(run)
+
+
+@route(route="threads/{thread_id}/runs/{run_id}/submit_tool_outputs", methods=["POST"], auth_level=ANONYMOUS)
+@endpoint
+async def runs_submit_tool_outputs(call: Call) -> Response:
+    body = parse(SubmitToolOutputs, await call.body())
+    outputs = [(item.tool_call_id, item.output) for item in body.tool_outputs]
+    run, step = await call.container.run_control.submit_tool_outputs(
+        call.tenant_id, call.path("thread_id"), call.path("run_id"), outputs
+    )
+    if not body.stream:
+        return await _start(call, run, False)
+    container = call.container
+
+    async def produce(emit: Emit) -> None:
+        await emit("thread.run.step.completed", step)
+        await emit("thread.run.queued", run)
+        await container.executor.execute(run.tenant_id, run.thread_id, run.id, emit)
+
+    return event_stream(produce)

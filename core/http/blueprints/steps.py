@@ -1,0 +1,45 @@
+"""`/v1/threads/{thread_id}/runs/{run_id}/steps`: list and retrieve."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import azure.functions as func
+
+from core.domain.errors import InvalidRequestError
+from core.http._endpoint import Call, endpoint
+from core.http.presenters import present, present_page
+from core.services.steps import FILE_SEARCH_CONTENT
+
+bp = func.Blueprint()
+route = bp.route
+ANONYMOUS = func.AuthLevel.ANONYMOUS
+INCLUDE = "include[]"
+
+
+def _include(values: dict[str, list[str]]) -> frozenset[str]:
+    include = frozenset(values.get(INCLUDE, []))
+    unknown = include - {FILE_SEARCH_CONTENT}
+    if unknown:
+        raise InvalidRequestError(f"Invalid value for 'include[]': {sorted(unknown)[0]!r}.", param="include")
+    return include
+
+
+@route(route="threads/{thread_id}/runs/{run_id}/steps", methods=["GET"], auth_level=ANONYMOUS)
+@endpoint
+async def steps_list(call: Call) -> dict[str, Any]:
+    query, values = call.list_query(extra=[INCLUDE])
+    page = await call.container.steps.list(
+        call.tenant_id, call.path("thread_id"), call.path("run_id"), query, _include(values)
+    )
+    return present_page(page)
+
+
+@route(route="threads/{thread_id}/runs/{run_id}/steps/{step_id}", methods=["GET"], auth_level=ANONYMOUS)
+@endpoint
+async def steps_retrieve(call: Call) -> dict[str, Any]:
+    step = await call.container.steps.retrieve(
+        call.tenant_id, call.path("thread_id"), call.path("run_id"), call.path("step_id"),
+        _include(call.query([INCLUDE])),
+    )
+    return present(step)
