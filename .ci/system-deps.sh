@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs what the tests need outside Python, if absent: redis-server (Debian) and the Cosmos DB emulator (npm).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+if ! command -v redis-server >/dev/null 2>&1; then
+  echo "installing redis-server"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+fi
+
+if [ -f tests/cosmos_emulator/package.json ] && [ ! -d tests/cosmos_emulator/node_modules ]; then
+  echo "installing the Cosmos DB emulator"
+  (cd tests/cosmos_emulator && npm ci --no-audit --no-fund --loglevel=error)
+fi
