@@ -19,7 +19,8 @@ DatabaseProvider = Literal["cosmos", "redis", "memory"]
 
 #: name -> meaning; the single list of settings this app reads.
 SETTINGS: dict[str, str] = {
-    "DATABASE_PROVIDER": "cosmos | redis | memory; unset: cosmos if COSMOS_ENDPOINT, else redis if REDIS_URL, else memory",
+    "DATABASE_PROVIDER": "cosmos | redis | memory; unset: cosmos if COSMOS_ENDPOINT, else redis if REDIS_URL, "
+    "else memory",
     "REDIS_URL": "Redis connection string (redis:// or rediss://)",
     "COSMOS_ENDPOINT": "Cosmos DB account endpoint",
     "COSMOS_DATABASE_ID": "Cosmos DB database name (default assistants)",

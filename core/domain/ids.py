@@ -11,7 +11,7 @@ import secrets
 import threading
 import time
 
-__all__ = ["ALPHABET", "new_id", "is_id"]
+__all__ = ["ALPHABET", "is_id", "new_id"]
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"  # ASCII order, so strings sort like numbers
 _BASE = len(ALPHABET)

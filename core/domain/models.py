@@ -13,8 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 from .run_status import RunStatus
 
 __all__ = [
-    "Assistant",
     "JSON",
+    "Assistant",
     "Message",
     "MessageStatus",
     "Run",

@@ -7,7 +7,8 @@ from typing import Literal
 __all__ = ["ACTIVE", "TERMINAL", "RunStatus", "can_transition", "check_transition"]
 
 RunStatus = Literal[
-    "queued", "in_progress", "requires_action", "cancelling", "cancelled", "failed", "completed", "incomplete", "expired"
+    "queued", "in_progress", "requires_action", "cancelling", "cancelled", "failed", "completed", "incomplete",
+    "expired",
 ]
 
 TERMINAL: frozenset[str] = frozenset({"cancelled", "failed", "completed", "incomplete", "expired"})

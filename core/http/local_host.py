@@ -32,14 +32,14 @@ def load_local_settings(root: Path = ROOT, environ: dict[str, str] | None = None
 
     Returns the names that were set.
     """
-    environ = os.environ if environ is None else environ  # type: ignore[assignment]
+    target: Any = os.environ if environ is None else environ
     for name in ("local.settings.json", "local.settings.json.example"):
         path = root / name
         if path.exists():
             values: Mapping[str, Any] = json.loads(path.read_text()).get("Values", {})
-            applied = [key for key in values if key not in environ]
+            applied = [key for key in values if key not in target]
             for key in applied:
-                environ[key] = str(values[key])
+                target[key] = str(values[key])
             return applied
     return []
 
@@ -70,7 +70,7 @@ def build_app(root: Path = ROOT) -> Starlette:
     prefix = _route_prefix(root)
     routes = []
     for function in function_app.get_functions():
-        trigger = function.get_trigger()
+        trigger: Any = function.get_trigger()
         route = getattr(trigger, "route", None)
         if route is None:
             continue  # not an HTTP function (queue triggers run elsewhere)

@@ -59,7 +59,7 @@ class Turn:
     def _new_step(self, kind: str, details: JSON) -> RunStep:
         step = RunStep(id=new_id("step"), created_at=self._clock.now(), tenant_id=self.run.tenant_id,
                        run_id=self.run.id, assistant_id=self.run.assistant_id, thread_id=self.run.thread_id,
-                       type=kind, step_details=details)  # type: ignore[arg-type]
+                       type=kind, step_details=details)
         self.steps.append(step)
         return step
 

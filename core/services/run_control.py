@@ -102,7 +102,8 @@ class RunControl:
             settle_step(step, "completed", now, usage=run.pending_usage)
             run.output_items = [
                 *run.output_items,
-                *({"type": "function_call_output", "call_id": call_id, "output": given[call_id]} for call_id in pending),
+                *({"type": "function_call_output", "call_id": call_id, "output": given[call_id]}
+                  for call_id in pending),
             ]
             run.pending_tool_calls, run.pending_step_id, run.pending_usage = [], None, None
             move(run, "queued", now)

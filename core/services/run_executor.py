@@ -26,8 +26,14 @@ from ._run_state import move, settle_message, settle_step
 from ._turn import Emit, Turn
 from .run_control import CancelSignals
 from .runs import RunService
-from .translation import MAX_HISTORY_MESSAGES, MIN_OUTPUT_TOKENS, build_request, run_error_code, step_error_code
-from .translation import usage_of
+from .translation import (
+    MAX_HISTORY_MESSAGES,
+    MIN_OUTPUT_TOKENS,
+    build_request,
+    run_error_code,
+    step_error_code,
+    usage_of,
+)
 
 __all__ = ["RunExecutor", "discard"]
 
@@ -56,7 +62,7 @@ class RunExecutor:
         await emit("thread.run.in_progress", run)
         try:
             return await self._turn(run, emit)
-        except Exception as error:  # a bug must not leave the run in_progress until it expires
+        except Exception:  # a bug must not leave the run in_progress until it expires
             _log.exception("run execution failed", extra={"run_id": run_id})
             failure = UpstreamError("The server had an error while processing the run.")
             return await self._conclude(run, None, emit, "failed", error=failure)
@@ -75,9 +81,9 @@ class RunExecutor:
         return None
 
     async def _turn(self, run: Run, emit: Emit) -> Run | None:
-        if run.max_completion_tokens is not None:
-            if run.max_completion_tokens - run.accrued_usage.completion_tokens < MIN_OUTPUT_TOKENS:
-                return await self._conclude(run, None, emit, "incomplete", reason="max_completion_tokens")
+        budget = run.max_completion_tokens
+        if budget is not None and budget - run.accrued_usage.completion_tokens < MIN_OUTPUT_TOKENS:
+            return await self._conclude(run, None, emit, "incomplete", reason="max_completion_tokens")
         if run.max_prompt_tokens is not None and run.accrued_usage.prompt_tokens >= run.max_prompt_tokens:
             return await self._conclude(run, None, emit, "incomplete", reason="max_prompt_tokens")
         history = await self._history(run)

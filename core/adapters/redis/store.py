@@ -21,12 +21,13 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import quote
 
-from core.domain.errors import ConcurrencyError, ServiceUnavailableError
-from core.domain.pagination import ListQuery, Page, page_from_scan
-from core.ports.store import INDEXES_FIELD, Create, Delete, Document, Partition, Write
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from core.domain.errors import ConcurrencyError, ServiceUnavailableError
+from core.domain.pagination import ListQuery, Page, page_from_scan
+from core.ports.store import INDEXES_FIELD, Create, Delete, Document, Partition, Write
 
 __all__ = ["RedisStore"]
 

@@ -84,7 +84,8 @@ async def runs_list(call: Call) -> dict[str, Any]:
 @endpoint
 async def runs_retrieve(call: Call) -> Response:
     call.query()
-    return _run_response(await call.container.runs.retrieve(call.tenant_id, call.path("thread_id"), call.path("run_id")))
+    run = await call.container.runs.retrieve(call.tenant_id, call.path("thread_id"), call.path("run_id"))
+    return _run_response(run)
 
 
 @route(route="threads/{thread_id}/runs/{run_id}", methods=["POST"], auth_level=ANONYMOUS)

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from core.domain.errors import InvalidRequestError
 
-__all__ = ["Strict", "parse", "param_path"]
+__all__ = ["Strict", "param_path", "parse"]
 
 S = TypeVar("S", bound="Strict")
 
@@ -16,7 +16,9 @@ _UNION_TAGS = frozenset(
     {"code_interpreter", "file_search", "function", "text", "image_file", "image_url", "json_object", "json_schema",
      "str", "int", "float", "bool", "none", "auto", "last_messages"}
 )
-_UNION_FIELDS = frozenset({"content", "response_format", "tool_choice", "truncation_strategy", "tools", "chunking_strategy"})
+_UNION_FIELDS = frozenset(
+    {"content", "response_format", "tool_choice", "truncation_strategy", "tools", "chunking_strategy"}
+)
 
 
 class Strict(BaseModel):
@@ -62,8 +64,8 @@ def _to_invalid_request(exc: ValidationError) -> InvalidRequestError:
     loc = tuple(error["loc"])
     kind = error["type"]
     if kind == "extra_forbidden":
-        param = param_path(loc)
-        return InvalidRequestError(f"Unknown parameter: '{param}'.", param=param, code="unknown_parameter")
+        unknown = param_path(loc)
+        return InvalidRequestError(f"Unknown parameter: '{unknown}'.", param=unknown, code="unknown_parameter")
     param = param_path(loc) or None
     if kind == "missing":
         return InvalidRequestError(f"Missing required parameter: '{param}'.", param=param,

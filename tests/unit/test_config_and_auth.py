@@ -1,0 +1,33 @@
+"""Settings parsing and API-key authentication."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.config import Settings, parse_api_keys
+from core.domain.errors import AuthenticationError
+from core.http.auth import tenant_for
+
+
+def test_provider_defaults_to_what_is_configured() -> None:
+    assert Settings.from_env({}).database_provider == "memory"
+    assert Settings.from_env({"REDIS_URL": "redis://x"}).database_provider == "redis"
+    assert Settings.from_env({"REDIS_URL": "redis://x", "COSMOS_ENDPOINT": "https://c"}).database_provider == "cosmos"
+    with pytest.raises(ValueError, match="needs REDIS_URL"):
+        Settings.from_env({"DATABASE_PROVIDER": "redis"})
+
+
+def test_keys_map_to_tenants_without_revealing_the_key() -> None:
+    keys = parse_api_keys("team-a:sk-a, sk-b")
+    assert keys["sk-a"] == "team-a"
+    assert keys["sk-b"].startswith("t_") and "sk-b" not in keys["sk-b"]
+    assert "sk-a" not in repr(Settings(api_keys=keys))
+
+
+def test_bearer_and_api_key_headers() -> None:
+    keys = {"sk-a": "team-a"}
+    assert tenant_for({"authorization": "Bearer sk-a"}, keys) == "team-a"
+    assert tenant_for({"api-key": "sk-a"}, keys) == "team-a"
+    for headers in ({}, {"authorization": "Bearer sk-x"}, {"authorization": "Basic sk-a"}):
+        with pytest.raises(AuthenticationError):
+            tenant_for(headers, keys)
