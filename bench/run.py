@@ -12,12 +12,12 @@
 from __future__ import annotations
 
 import argparse
-import warnings
 import statistics
 import subprocess
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 
@@ -80,7 +80,8 @@ def main() -> None:
 
     baseline = _import_ms("azure.functions, azurefunctions.extensions.http.fastapi")
     app_import = _import_ms("function_app")
-    print(f"cold start: import function_app {app_import:.0f} ms vs the Functions + HTTP-streams floor {baseline:.0f} ms "
+    print(f"cold start: import function_app {app_import:.0f} ms vs the Functions + HTTP-streams floor "
+          f"{baseline:.0f} ms "
           f"(x{app_import / baseline:.2f})")
 
     with FakeResponsesServer() as upstream, _service(args.store, upstream) as base_url:
