@@ -7,9 +7,8 @@ from typing import Any
 
 from core.domain.errors import InvalidRequestError
 from core.domain.ids import new_id
-from core.domain.models import JSON, Message, Run, Thread
+from core.domain.models import JSON, Message, Thread
 from core.domain.pagination import ListQuery, Page
-from core.domain.run_status import ACTIVE
 from core.ports.clock import Clock
 
 from ._repository import Repository, thread_partition
@@ -60,12 +59,9 @@ class MessageService:
 
         async def attempt() -> Message:
             thread = await self._thread(tenant_id, thread_id)
-            if thread.active_run_id:
-                run = await self._repository.find(Run, thread_partition(thread_id), thread.active_run_id, tenant_id)
-                if run is not None and run.status in ACTIVE:
-                    raise InvalidRequestError(
-                        f"Can't add messages to {thread_id} while a run {run.id} is active."
-                    )
+            run = await self._repository.blocking_run(thread, self._clock.now())
+            if run is not None:
+                raise InvalidRequestError(f"Can't add messages to {thread_id} while a run {run.id} is active.")
             message = new_message(tenant_id, thread_id, self._clock.now(), fields)
             # Rewriting the thread unchanged makes the insert conditional on no run having started meanwhile.
             await self._repository.save(thread_partition(thread_id), create=[message], replace=[thread])

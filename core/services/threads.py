@@ -7,8 +7,7 @@ from typing import Any
 
 from core.domain.errors import InvalidRequestError
 from core.domain.ids import new_id
-from core.domain.models import JSON, Run, Thread
-from core.domain.run_status import ACTIVE
+from core.domain.models import JSON, Thread
 from core.ports.clock import Clock
 
 from ._repository import Repository, thread_partition
@@ -66,10 +65,7 @@ class ThreadService:
     async def delete(self, tenant_id: str, thread_id: str) -> None:
         """Delete the thread with its messages, runs and steps; refused while a run is active on it."""
         thread = await self.retrieve(tenant_id, thread_id)
-        if thread.active_run_id:
-            run = await self._repository.find(Run, thread_partition(thread_id), thread.active_run_id, tenant_id)
-            if run is not None and run.status in ACTIVE:
-                raise InvalidRequestError(
-                    f"Thread {thread_id} has an active run {run.id}; cancel it before deleting the thread."
-                )
+        run = await self._repository.blocking_run(thread, self._clock.now())
+        if run is not None:
+            raise InvalidRequestError(f"Thread {thread_id} has an active run {run.id}; cancel it before deleting it.")
         await self._repository.store.drop_partition(thread_partition(thread_id))
