@@ -42,6 +42,12 @@ def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _resolved(value: str | None) -> str | None:
+    """``None`` for an App Service Key Vault reference that was not resolved (it arrives as its literal text, which
+    must never become an accepted key)."""
+    return None if value is not None and value.startswith("@Microsoft.KeyVault(") else value
+
+
 def parse_api_keys(raw: str) -> dict[str, str]:
     """Map each accepted client key to its tenant id.
 
@@ -111,7 +117,7 @@ class Settings:
             azure_openai_endpoint=get("AZURE_OPENAI_ENDPOINT"),
             azure_openai_api_key=get("AZURE_OPENAI_API_KEY"),
             azure_client_id=get("AZURE_CLIENT_ID"),
-            api_keys=parse_api_keys(get("API_KEYS") or ""),
+            api_keys=parse_api_keys(_resolved(get("API_KEYS")) or ""),
             upstream_timeout_seconds=float(get("UPSTREAM_TIMEOUT_SECONDS") or 600),
             upstream_max_retries=int(get("UPSTREAM_MAX_RETRIES") or 2),
             log_level=(get("LOG_LEVEL") or "INFO").upper(),

@@ -306,7 +306,8 @@ output AZURE_LOCATION string = location
 output AZURE_TENANT_ID string = tenant().tenantId
 output AZURE_RESOURCE_GROUP string = rg.name
 output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
-output AZURE_CLIENT_ID string = identity.outputs.clientId
+// Not named AZURE_CLIENT_ID: that name would steer azure-identity in any shell that loads the azd environment.
+output AZURE_FUNCTION_IDENTITY_CLIENT_ID string = identity.outputs.clientId
 output FUNCTION_APP_URL string = '${functionApp.outputs.url}/v1'
 output APIM_GATEWAY_URL string = enableApiManagement ? '${apim.outputs.gatewayUrl}/v1' : ''
 // What clients should use as the openai SDK's base_url.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import os
 from collections.abc import AsyncIterator, Mapping
@@ -63,13 +64,19 @@ async def _not_allowed(request: Request, exc: Exception) -> JSONResponse:
     return _openai_error(405, f"Method {request.method} is not allowed on {request.url.path}")
 
 
-def build_app(root: Path = ROOT) -> Starlette:
-    """A Starlette app routing to the HTTP functions that function_app registers."""
+@functools.cache
+def _functions() -> tuple[Any, ...]:
+    """The registered functions; azure-functions refuses a second ``get_functions()`` on one app, so ask once."""
     from function_app import app as function_app
 
+    return tuple(function_app.get_functions())
+
+
+def build_app(root: Path = ROOT) -> Starlette:
+    """A Starlette app routing to the HTTP functions that function_app registers."""
     prefix = _route_prefix(root)
     routes = []
-    for function in function_app.get_functions():
+    for function in _functions():
         trigger: Any = function.get_trigger()
         route = getattr(trigger, "route", None)
         if route is None:

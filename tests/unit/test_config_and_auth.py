@@ -24,6 +24,11 @@ def test_keys_map_to_tenants_without_revealing_the_key() -> None:
     assert "sk-a" not in repr(Settings(api_keys=keys))
 
 
+def test_an_unresolved_key_vault_reference_accepts_no_key() -> None:
+    reference = "@Microsoft.KeyVault(SecretUri=https://kv-x.vault.azure.net/secrets/api-keys)"
+    assert Settings.from_env({"API_KEYS": reference}).api_keys == {}
+
+
 def test_bearer_and_api_key_headers() -> None:
     keys = {"sk-a": "team-a"}
     assert tenant_for({"authorization": "Bearer sk-a"}, keys) == "team-a"
