@@ -11,7 +11,7 @@ import secrets
 import threading
 import time
 
-__all__ = ["ALPHABET", "is_id", "new_id"]
+__all__ = ["ALPHABET", "creation_key", "is_id", "new_id"]
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"  # ASCII order, so strings sort like numbers
 _BASE = len(ALPHABET)
@@ -41,6 +41,11 @@ def new_id(prefix: str) -> str:
         counter = _counter % _BASE**4
     random_part = "".join(secrets.choice(ALPHABET) for _ in range(12))
     return f"{prefix}_{_encode(now_ms, 8)}{_encode(counter, 4)}{random_part}"
+
+
+def creation_key(object_id: str) -> str:
+    """The part of an id that sorts by creation time, comparable across types (``msg_…`` vs ``step_…``)."""
+    return object_id.partition("_")[2]
 
 
 def is_id(value: str, prefix: str) -> bool:

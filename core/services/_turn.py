@@ -30,6 +30,11 @@ class _OpenMessage:
     parts: dict[int, int] = field(default_factory=dict)  # upstream content_index -> our content index
     announced: set[int] = field(default_factory=set)  # our content indexes that have had a delta
     citations: int = 0
+    markers: dict[int, list[tuple[int, int]]] = field(default_factory=dict)  # part -> (upstream offset, length)
+
+    def shifted(self, index: int, upstream_offset: int) -> int:
+        """An upstream text offset in our text, which has citation markers inserted."""
+        return upstream_offset + sum(length for at, length in self.markers.get(index, []) if at <= upstream_offset)
 
 
 class Turn:
@@ -151,10 +156,17 @@ class Turn:
 
     async def _annotation_added(self, event: JSON) -> None:
         open_message, index, part = self._part(event)
-        marker, annotation = map_annotation(event["annotation"], part["text"]["value"], open_message.citations + 1)
+        upstream = dict(event["annotation"])
+        for key in ("start_index", "end_index"):
+            if isinstance(upstream.get(key), int):
+                upstream[key] = open_message.shifted(index, upstream[key])
+        marker, annotation = map_annotation(upstream, part["text"]["value"], open_message.citations + 1)
         if annotation is None:
             return
         open_message.citations += 1
+        if marker:
+            inserted = open_message.markers.setdefault(index, [])
+            inserted.append((len(part["text"]["value"]) - sum(length for _, length in inserted), len(marker)))
         part["text"]["value"] += marker
         annotations = part["text"]["annotations"]
         annotations.append(annotation)
@@ -229,9 +241,9 @@ class Turn:
         self.terminal, self.terminal_event = event.get("response") or {}, event["type"]
         if event["type"] == "response.completed":
             last = self._message_step
-            await self.close_message_step()
             if last is not None and last is self.steps[-1]:
-                last.usage = usage_of(self.terminal)
+                last.usage = usage_of(self.terminal)  # before the event announcing the step, which carries it
+            await self.close_message_step()
 
     def usage_for_steps(self) -> None:
         """The call's usage goes to its last step, zeros to the others (§4.11); a pending tool step gets it later."""

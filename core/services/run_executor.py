@@ -15,6 +15,7 @@ import json
 from typing import Any
 
 from core.domain.errors import ConcurrencyError, UpstreamError
+from core.domain.ids import creation_key
 from core.domain.models import JSON, Message, Run, RunStep, _Stored
 from core.domain.pagination import ListQuery
 from core.logs import get_logger
@@ -89,7 +90,7 @@ class RunExecutor:
         history = await self._history(run)
         request = build_request(run, history, first_call=run.upstream_calls == 0)
         if run.max_prompt_tokens is not None:
-            while history and _estimated_tokens(request) > run.max_prompt_tokens:
+            while len(history) > 1 and _estimated_tokens(request) > run.max_prompt_tokens:  # keep the latest turn
                 history = history[1:]
                 request = build_request(run, history, first_call=run.upstream_calls == 0)
             if _estimated_tokens(request) > run.max_prompt_tokens:
@@ -106,11 +107,11 @@ class RunExecutor:
             limit = min(limit, int(run.truncation_strategy["last_messages"]))
         messages = (await self._repository.page(Message, partition, "messages", ListQuery(limit, "desc"))).data
         messages = [message for message in messages if message.run_id != run.id]
-        oldest = messages[-1].id if messages else run.id
+        oldest = creation_key(messages[-1].id if messages else run.id)
         steps = (await self._repository.page(RunStep, partition, "tool_steps", ListQuery(100, "desc"))).data
-        steps = [step for step in steps if step.run_id != run.id and step.id > oldest]
+        steps = [step for step in steps if step.run_id != run.id and creation_key(step.id) > oldest]
         merged: list[Message | RunStep] = [*messages, *steps]
-        return sorted(merged, key=lambda entry: entry.id)
+        return sorted(merged, key=lambda entry: creation_key(entry.id))
 
     async def _call(self, turn: Turn, request: JSON) -> tuple[str, UpstreamError | None]:
         """Stream the call into ``turn`` unless a cancel arrives first; returns (outcome, error)."""

@@ -237,7 +237,7 @@ def test_a_failed_continuation_fails_the_run(sdk: openai.OpenAI, fake: FakeRespo
     assert run.usage is not None and run.usage.total_tokens == 15  # the first call's usage is kept
 
 
-# -- requests refused before the run starts ---------------------------------------------------------------------------
+# -- requests refused before the run starts ----------------------------------------------------------------------------
 
 BAD_PARAMS: dict[str, tuple[dict[str, Any], str]] = {
     "max_completion_tokens_below_256": ({"max_completion_tokens": 100}, "max_completion_tokens"),
@@ -249,6 +249,8 @@ BAD_PARAMS: dict[str, tuple[dict[str, Any], str]] = {
                        "truncation_strategy.last_messages"),
     "bad_tool_choice": ({"tool_choice": "sometimes"}, "tool_choice"),
     "bad_metadata": ({"metadata": {f"k{i}": "v" for i in range(17)}}, "metadata"),
+    "json_schema_without_schema": ({"response_format": {"type": "json_schema", "json_schema": {"name": "x"}}},
+                                   "response_format.json_schema.schema"),
     "unknown_field": ({"extra_body": {"foo": 1}}, "foo"),
 }
 
@@ -311,3 +313,63 @@ def test_unknown_assistant_or_thread(sdk: openai.OpenAI, fake: FakeResponsesServ
         sdk.beta.threads.create_and_run(assistant_id="asst_doesnotexist", stream=True)
     assert sdk.beta.threads.runs.list(thread_id).data == []
     assert fake.requests == []
+
+
+# -- the run's own token budgets ---------------------------------------------------------------------------------------
+
+def _tool_assistant(sdk: openai.OpenAI) -> str:
+    return sdk.beta.assistants.create(model="gpt-4o-mini", tools=[{"type": "function",
+                                                                    "function": {"name": "lookup"}}]).id
+
+
+def test_spent_completion_budget_ends_the_run_incomplete(sdk: openai.OpenAI, fake: FakeResponsesServer) -> None:
+    """§4.7: fewer than 16 completion tokens left: no further call, the run ends `incomplete`."""
+    reply = fake.reply_function_calls([("lookup", "{}")], usage=(10, 245))
+    thread_id = _thread(sdk)
+    run = sdk.beta.threads.runs.create_and_poll(thread_id=thread_id, assistant_id=_tool_assistant(sdk),
+                                                max_completion_tokens=256, poll_interval_ms=50)
+    assert run.status == "requires_action" and fake.requests[0]["max_output_tokens"] == 256
+    run = sdk.beta.threads.runs.submit_tool_outputs_and_poll(
+        run_id=run.id, thread_id=thread_id, tool_outputs=[{"tool_call_id": reply.call_ids[0], "output": "x"}],
+        poll_interval_ms=50)
+    assert run.status == "incomplete"
+    assert run.incomplete_details is not None and run.incomplete_details.reason == "max_completion_tokens"
+    assert len(fake.requests) == 1
+    assert run.usage is not None and run.usage.completion_tokens == 245
+    assert _assistant_messages(sdk, thread_id) == []
+
+
+def test_spent_prompt_budget_ends_the_run_incomplete(sdk: openai.OpenAI, fake: FakeResponsesServer) -> None:
+    reply = fake.reply_function_calls([("lookup", "{}")], usage=(300, 5))
+    thread_id = _thread(sdk)
+    run = sdk.beta.threads.runs.create_and_poll(thread_id=thread_id, assistant_id=_tool_assistant(sdk),
+                                                max_prompt_tokens=256, poll_interval_ms=50)
+    assert run.status == "requires_action"
+    run = sdk.beta.threads.runs.submit_tool_outputs_and_poll(
+        run_id=run.id, thread_id=thread_id, tool_outputs=[{"tool_call_id": reply.call_ids[0], "output": "x"}],
+        poll_interval_ms=50)
+    assert run.status == "incomplete"
+    assert run.incomplete_details is not None and run.incomplete_details.reason == "max_prompt_tokens"
+    assert len(fake.requests) == 1
+
+
+def test_prompt_budget_drops_the_oldest_messages(sdk: openai.OpenAI, fake: FakeResponsesServer,
+                                                 assistant_id: str) -> None:
+    thread_id = sdk.beta.threads.create(messages=[
+        {"role": "user", "content": "old " * 1000}, {"role": "user", "content": "What now?"}]).id
+    run = sdk.beta.threads.runs.create_and_poll(thread_id=thread_id, assistant_id=assistant_id,
+                                                max_prompt_tokens=256, poll_interval_ms=50)
+    assert run.status == "completed" and run.max_prompt_tokens == 256
+    assert fake.requests[-1]["input"] == [
+        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "What now?"}]}]
+
+
+def test_prompt_budget_too_small_for_the_current_turn(sdk: openai.OpenAI, fake: FakeResponsesServer,
+                                                      assistant_id: str) -> None:
+    """§4.7: when the current turn alone does not fit, the run ends `incomplete` (max_prompt_tokens), no call."""
+    thread_id = sdk.beta.threads.create(messages=[{"role": "user", "content": "huge " * 2000}]).id
+    run = sdk.beta.threads.runs.create_and_poll(thread_id=thread_id, assistant_id=assistant_id,
+                                                max_prompt_tokens=256, poll_interval_ms=50)
+    assert fake.requests == []  # never a call without the user's question
+    assert run.status == "incomplete"
+    assert run.incomplete_details is not None and run.incomplete_details.reason == "max_prompt_tokens"

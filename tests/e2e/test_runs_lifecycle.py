@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import openai
@@ -84,7 +85,7 @@ def hanging_run(sdk: openai.OpenAI, fake: FakeResponsesServer, assistant_id: str
         _settled(sdk, thread_id, run.id)
 
 
-# -- one active run per thread ------------------------------------------------------------------------------------------
+# -- one active run per thread -----------------------------------------------------------------------------------------
 
 def test_an_active_run_blocks_runs_messages_and_deletion(sdk: openai.OpenAI, assistant_id: str,
                                                          hanging_run: tuple[str, Run]) -> None:
@@ -95,6 +96,10 @@ def test_an_active_run_blocks_runs_messages_and_deletion(sdk: openai.OpenAI, ass
     assert second.value.body["message"] == f"Thread {thread_id} already has an active run {run.id}."  # type: ignore[index]
     with pytest.raises(openai.BadRequestError):
         sdk.beta.threads.runs.create(thread_id, assistant_id=assistant_id, stream=True)
+    with pytest.raises(openai.BadRequestError):  # refused as a whole: its messages are not added either
+        sdk.beta.threads.runs.create(thread_id, assistant_id=assistant_id,
+                                     additional_messages=[{"role": "user", "content": "Sneaky"}])
+    assert [m.role for m in sdk.beta.threads.messages.list(thread_id)] in (["user"], ["assistant", "user"])
     with pytest.raises(openai.BadRequestError) as message:
         sdk.beta.threads.messages.create(thread_id, role="user", content="Are you there?")
     assert message.value.body["message"] == (  # type: ignore[index]
@@ -103,6 +108,30 @@ def test_an_active_run_blocks_runs_messages_and_deletion(sdk: openai.OpenAI, ass
         sdk.beta.threads.delete(thread_id)
     assert [r.id for r in sdk.beta.threads.runs.list(thread_id)] == [run.id]
     assert sdk.beta.threads.retrieve(thread_id).id == thread_id
+
+
+def test_concurrent_creates_start_one_run(sdk: openai.OpenAI, fake: FakeResponsesServer, assistant_id: str) -> None:
+    """Runs created at the same moment on one thread: exactly one wins, the others get the 400."""
+    for _ in range(4):
+        fake.hang_stream("Racing", seconds=10)
+    thread_id = _thread(sdk)
+
+    def create() -> Run | openai.BadRequestError:
+        try:
+            return sdk.beta.threads.runs.create(thread_id, assistant_id=assistant_id)
+        except openai.BadRequestError as refused:
+            return refused
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: create(), range(4)))
+    started = [result for result in results if isinstance(result, Run)]
+    refused = [result for result in results if isinstance(result, openai.BadRequestError)]
+    assert len(started) == 1 and len(refused) == 3
+    assert all("already has an active run" in error.message for error in refused)
+    assert [r.id for r in sdk.beta.threads.runs.list(thread_id)] == [started[0].id]
+    sdk.beta.threads.runs.cancel(started[0].id, thread_id=thread_id)
+    assert _settled(sdk, thread_id, started[0].id).status == "cancelled"
+    assert len(fake.requests) == 1
 
 
 def test_active_run_blocks_a_streamed_second_run(sdk: openai.OpenAI, fake: FakeResponsesServer,
@@ -126,7 +155,7 @@ def test_active_run_blocks_a_streamed_second_run(sdk: openai.OpenAI, fake: FakeR
     assert _settled(sdk, thread_id, run.id).status == "cancelled"
 
 
-# -- cancel ---------------------------------------------------------------------------------------------------------------
+# -- cancel ------------------------------------------------------------------------------------------------------------
 
 def test_cancel_an_in_progress_run(sdk: openai.OpenAI, fake: FakeResponsesServer,
                                    hanging_run: tuple[str, Run]) -> None:
@@ -172,6 +201,10 @@ def test_cancel_a_run_waiting_for_tool_outputs(sdk: openai.OpenAI, fake: FakeRes
     thread_id = _thread(sdk)
     run = sdk.beta.threads.runs.create_and_poll(thread_id=thread_id, assistant_id=assistant.id, poll_interval_ms=50)
     assert run.status == "requires_action"
+    with pytest.raises(openai.BadRequestError):  # requires_action still holds the thread
+        sdk.beta.threads.messages.create(thread_id, role="user", content="Hurry up")
+    with pytest.raises(openai.BadRequestError):
+        sdk.beta.threads.delete(thread_id)
     cancelled = sdk.beta.threads.runs.cancel(run.id, thread_id=thread_id)
     assert cancelled.status in ("cancelling", "cancelled")
     final = sdk.beta.threads.runs.retrieve(run.id, thread_id=thread_id)  # nothing in flight: at once
@@ -235,7 +268,7 @@ def test_cancel_while_streaming(sdk: openai.OpenAI, client: openai.OpenAI, fake:
     assert fake.wait_for_disconnects(1, timeout=3)
 
 
-# -- reading and updating runs ---------------------------------------------------------------------------------------------
+# -- reading and updating runs -----------------------------------------------------------------------------------------
 
 def test_list_retrieve_update_runs(sdk: openai.OpenAI, fake: FakeResponsesServer, assistant_id: str) -> None:
     thread_id = _thread(sdk)
@@ -261,7 +294,9 @@ def test_list_retrieve_update_runs(sdk: openai.OpenAI, fake: FakeResponsesServer
     assert_wire_shape("list", body)
     assert (body["first_id"], body["last_id"]) == (ids[4], ids[3])
 
-    retrieved = sdk.beta.threads.runs.retrieve(ids[2], thread_id=thread_id)
+    polled = sdk.beta.threads.runs.with_raw_response.retrieve(ids[2], thread_id=thread_id)
+    assert int(polled.headers["openai-poll-after-ms"]) > 0  # the poll helpers' default interval
+    retrieved = polled.parse()
     assert retrieved.id == ids[2] and retrieved.metadata == {"n": "2"} and retrieved.status == "completed"
     updated = sdk.beta.threads.runs.update(ids[2], thread_id=thread_id, metadata={"reviewed": "yes"})
     assert updated.metadata == {"reviewed": "yes"} and updated.status == "completed"
@@ -379,7 +414,7 @@ def test_thread_deletion_and_its_runs(sdk: openai.OpenAI, fake: FakeResponsesSer
         sdk.beta.threads.runs.create(thread_id, assistant_id=assistant_id)
 
 
-# -- clients that go away ---------------------------------------------------------------------------------------------------
+# -- clients that go away ----------------------------------------------------------------------------------------------
 
 def test_client_disconnect_mid_stream_does_not_stop_the_run(sdk: openai.OpenAI, fake: FakeResponsesServer,
                                                             assistant_id: str) -> None:
@@ -416,3 +451,25 @@ def test_client_disconnect_from_stream_helper(sdk: openai.OpenAI, fake: FakeResp
     assert _settled(sdk, thread_id, run.id).status == "completed"
     assert sdk.beta.threads.messages.list(thread_id, limit=1).data[0].content[0].text.value == (  # type: ignore[union-attr]
         "Helper streams survive early exits too.")
+
+
+def test_cancel_after_the_streaming_client_left(sdk: openai.OpenAI, fake: FakeResponsesServer,
+                                                assistant_id: str) -> None:
+    """A run whose streaming client went away keeps running in the background and can still be cancelled."""
+    fake.hang_stream("Abandoned", seconds=10)
+    thread_id = _thread(sdk)
+    stream = sdk.beta.threads.runs.create(thread_id, assistant_id=assistant_id, stream=True)
+    run_id = None
+    for event in stream:
+        if event.event == "thread.run.created":
+            run_id = event.data.id
+        if event.event == "thread.message.delta":
+            break
+    stream.close()
+    assert run_id is not None
+    assert sdk.beta.threads.runs.retrieve(run_id, thread_id=thread_id).status == "in_progress"
+    sdk.beta.threads.runs.cancel(run_id, thread_id=thread_id)
+    assert _settled(sdk, thread_id, run_id, timeout=3).status == "cancelled"
+    message = sdk.beta.threads.messages.list(thread_id, limit=1).data[0]
+    assert message.status == "incomplete" and message.content[0].text.value == "Abandoned"  # type: ignore[union-attr]
+    assert fake.wait_for_disconnects(1, timeout=3)

@@ -3,6 +3,7 @@ and refusals (assistants-on-responses.md §5)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import openai
@@ -27,7 +28,7 @@ from openai.types.beta.threads import Message, MessageDeltaEvent, Run, Text
 from openai.types.beta.threads.runs import RunStep
 
 from tests.e2e.wire import assert_wire_shape
-from tests.fake_responses import FakeResponsesServer, file_citation
+from tests.fake_responses import FakeResponsesServer, container_file_citation, file_citation, url_citation
 
 TEXT_ANSWER = [
     "thread.run.created", "thread.run.queued", "thread.run.in_progress", "thread.run.step.created",
@@ -75,6 +76,7 @@ def test_raw_stream_event_types_and_order(sdk: openai.OpenAI, fake: FakeResponse
     created = events[0].data
     assert isinstance(created, Run) and created.status == "queued" and created.thread_id == thread.id
     assert created.assistant_id == assistant_id and created.usage is None
+    assert created.expires_at == created.created_at + 600 and created.started_at is None
     assert events[2].data.status == "in_progress" and events[2].data.started_at is not None
     step = events[3].data
     assert isinstance(step, RunStep) and step.type == "message_creation" and step.status == "in_progress"
@@ -188,8 +190,6 @@ def test_stream_handler_callbacks_see_consistent_snapshots(
     assert stored_step.status == "completed" and stored_step.usage is not None
 
 
-@pytest.mark.xfail(reason="BUG: streamed message step.completed frame carries usage null at response.completed",
-                   strict=True)
 def test_streamed_message_step_completed_carries_usage(
     sdk: openai.OpenAI, fake: FakeResponsesServer, assistant_id: str
 ) -> None:
@@ -208,7 +208,8 @@ def test_text_deltas_iterator_and_final_helpers(
 ) -> None:
     fake.reply_text("Iterating over text deltas.", chunks=["Iterating", " over", " text", " deltas."])
     thread = _thread(sdk)
-    with sdk.beta.threads.runs.stream(thread_id=thread.id, assistant_id=assistant_id) as stream:
+    include = ["step_details.tool_calls[*].file_search.results[*].content"]  # sent as `include[]` in the query
+    with sdk.beta.threads.runs.stream(thread_id=thread.id, assistant_id=assistant_id, include=include) as stream:
         pieces = list(stream.text_deltas)
         run = stream.get_final_run()
         steps = stream.get_final_run_steps()
@@ -323,3 +324,91 @@ async def test_async_stream_helper(async_client: openai.AsyncOpenAI, fake: FakeR
         messages = await sdk.beta.threads.messages.list(thread.id, order="asc")
         assert [m.role for m in messages.data] == ["user", "assistant"]
         assert messages.data[1].content[0].text.value == "Async streaming works."  # type: ignore[union-attr]
+
+
+def test_stream_frames_have_the_full_wire_shape(sdk: openai.OpenAI, fake: FakeResponsesServer,
+                                                assistant_id: str) -> None:
+    """The SDK reads a missing field as None, so check the raw SSE frames: every object complete, `done` last."""
+    fake.reply_text("Wire check.")
+    thread = _thread(sdk)
+    raw = sdk.beta.threads.runs.with_raw_response.create(thread.id, assistant_id=assistant_id, stream=True)
+    response = raw.http_response
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/event-stream")
+    frames: list[tuple[str, str]] = []
+    event = ""
+    for line in response.iter_lines():
+        if line.startswith("event: "):
+            event = line.removeprefix("event: ")
+        elif line.startswith("data: "):
+            frames.append((event, line.removeprefix("data: ")))
+    response.close()
+    assert frames[-1] == ("done", "[DONE]")
+    kinds = {"thread.run": "thread.run", "thread.run.step": "thread.run.step", "thread.message": "thread.message"}
+    for name, data in frames[:-1]:
+        body = json.loads(data)
+        if body["object"] in kinds:
+            assert_wire_shape(kinds[body["object"]], body)
+        else:
+            assert body["object"] == "thread.message.delta" and name == "thread.message.delta"
+            assert set(body) == {"id", "object", "delta"}
+
+
+def test_several_citations_and_dropped_url_citation(sdk: openai.OpenAI, fake: FakeResponsesServer,
+                                                    assistant_id: str) -> None:
+    answer = "Plans A and B differ. See the docs."
+    fake.reply_text(answer, chunks=["Plans A", " and B", " differ.", " See the docs."], annotations=[
+        file_citation("file-a", "a.pdf", len("Plans A")),
+        file_citation("file-b", "b.pdf", len("Plans A and B")),
+        url_citation("https://example.com/docs", "Docs", len(answer) - 5, len(answer) - 1),
+    ])
+    thread = _thread(sdk)
+    with sdk.beta.threads.runs.stream(thread_id=thread.id, assistant_id=assistant_id) as stream:
+        streamed = stream.get_final_messages()[0]
+    stored = sdk.beta.threads.messages.retrieve(streamed.id, thread_id=thread.id)
+    text = stored.content[0].text  # type: ignore[union-attr]
+    assert [a.type for a in text.annotations] == ["file_citation", "file_citation"]
+    assert [a.file_citation.file_id for a in text.annotations] == ["file-a", "file-b"]  # type: ignore[union-attr]
+    assert len({a.text for a in text.annotations}) == 2
+    for cited in text.annotations:
+        assert cited.text == text.value[cited.start_index:cited.end_index]
+    value = text.value
+    for number, cited in enumerate(text.annotations):
+        value = value.replace(cited.text, f"[{number}]")
+    assert value == "Plans A[0] and B[1] differ. See the docs."
+    assert streamed.content[0].text == text  # type: ignore[union-attr]
+
+
+def test_container_file_citation_after_a_marker(sdk: openai.OpenAI, fake: FakeResponsesServer,
+                                                assistant_id: str) -> None:
+    """§4.8: a container file citation keeps `text == value[start:end]` (the cited span), even when a file
+    citation's marker was inserted earlier in the same text."""
+    answer = "Per the guide, see chart.png for details."
+    start = answer.index("chart.png")
+    fake.reply_text(answer, chunks=["Per the guide", ", see chart.png", " for details."], annotations=[
+        file_citation("file-guide", "guide.pdf", len("Per the guide")),
+        container_file_citation("cntr_1", "cfile_1", "chart.png", start, start + len("chart.png")),
+    ])
+    thread = _thread(sdk)
+    events = list(sdk.beta.threads.runs.create(thread.id, assistant_id=assistant_id, stream=True))
+    assert events[-1].event == "thread.run.completed"
+    text = _reply(sdk, thread.id).content[0].text  # type: ignore[union-attr]
+    assert [a.type for a in text.annotations] == ["file_citation", "file_path"]
+    cited = text.annotations[1]
+    assert cited.file_path.file_id == "cfile_1"  # type: ignore[union-attr]
+    assert cited.text == text.value[cited.start_index:cited.end_index] == "chart.png"
+
+
+def test_container_file_citation_becomes_a_file_path(sdk: openai.OpenAI, fake: FakeResponsesServer,
+                                                     assistant_id: str) -> None:
+    answer = "Download chart.png now."
+    start = answer.index("chart.png")
+    fake.reply_text(answer, chunks=["Download chart.png", " now."], annotations=[
+        container_file_citation("cntr_1", "cfile_1", "chart.png", start, start + len("chart.png"))])
+    thread = _thread(sdk)
+    assert list(sdk.beta.threads.runs.create(thread.id, assistant_id=assistant_id, stream=True))[-1].event == (
+        "thread.run.completed")
+    text = _reply(sdk, thread.id).content[0].text  # type: ignore[union-attr]
+    assert text.value == answer
+    assert [(a.type, a.text, a.start_index, a.end_index) for a in text.annotations] == [
+        ("file_path", "chart.png", start, start + len("chart.png"))]

@@ -46,7 +46,7 @@ def _texts(sdk: openai.OpenAI, thread_id: str) -> list[tuple[str, str]]:
             for m in sdk.beta.threads.messages.list(thread_id, order="asc")]
 
 
-# -- streamed function calls -----------------------------------------------------------------------------------------
+# -- streamed function calls -------------------------------------------------------------------------------------------
 
 def test_streamed_function_call_deltas(sdk: openai.OpenAI, fake: FakeResponsesServer, assistant_id: str) -> None:
     reply = fake.reply_function_calls([("get_weather", '{"city":"Paris"}')])
@@ -129,10 +129,14 @@ def test_nested_submit_tool_outputs_stream(sdk: openai.OpenAI, fake: FakeRespons
     assert seen["outer"][-1] == "thread.run.requires_action" and outer_final.status == "requires_action"
 
     inner_events = seen["inner"]
-    assert [e.event for e in inner_events[:3]] == ["thread.run.step.completed", "thread.run.queued",
-                                                   "thread.run.in_progress"]
+    assert [e.event for e in inner_events] == [
+        "thread.run.step.completed", "thread.run.queued", "thread.run.in_progress", "thread.run.step.created",
+        "thread.run.step.in_progress", "thread.message.created", "thread.message.in_progress",
+        *["thread.message.delta"] * 3, "thread.message.completed", "thread.run.step.completed",
+        "thread.run.completed"]
     tool_step = inner_events[0].data
-    assert tool_step.type == "tool_calls" and tool_step.status == "completed"
+    assert tool_step.type == "tool_calls" and tool_step.status == "completed" and tool_step.completed_at is not None
+    assert tool_step.usage is not None and tool_step.usage.total_tokens == 15  # the call that asked for the tool
     assert tool_step.step_details.tool_calls[0].id == reply.call_ids[0]
     assert tool_step.step_details.tool_calls[0].function.output == "sunny, 24C"
     assert inner_events[1].data.status == "queued"
@@ -186,7 +190,8 @@ def test_parallel_calls_need_every_output(sdk: openai.OpenAI, fake: FakeResponse
 
     done = sdk.beta.threads.runs.submit_tool_outputs_and_poll(
         run_id=run.id, thread_id=thread_id, poll_interval_ms=50,
-        tool_outputs=[{"tool_call_id": calls[1].id, "output": "noon"}, {"tool_call_id": calls[0].id, "output": "sunny"}])
+        tool_outputs=[{"tool_call_id": calls[1].id, "output": "noon"},
+                      {"tool_call_id": calls[0].id, "output": "sunny"}])
     assert done.status == "completed"
     step = sdk.beta.threads.runs.steps.retrieve(steps[0].id, thread_id=thread_id, run_id=run.id)
     assert step.status == "completed"
@@ -225,9 +230,10 @@ def test_create_and_run_poll_with_tools(sdk: openai.OpenAI, fake: FakeResponsesS
     assert [tool["name"] for tool in fake.requests[0]["tools"]] == ["get_time"]
     calls = run.required_action.submit_tool_outputs.tool_calls  # type: ignore[union-attr]
     assert [c.id for c in calls] == reply.call_ids
-    run = sdk.beta.threads.runs.submit_tool_outputs_and_poll(
-        run_id=run.id, thread_id=run.thread_id, tool_outputs=[{"tool_call_id": calls[0].id, "output": "12:00"}],
-        poll_interval_ms=50)
+    submitted = sdk.beta.threads.runs.submit_tool_outputs(
+        run.id, thread_id=run.thread_id, tool_outputs=[{"tool_call_id": calls[0].id, "output": "12:00"}])
+    assert submitted.status == "queued" and submitted.required_action is None  # §4.9: the submit answers `queued`
+    run = sdk.beta.threads.runs.poll(run.id, thread_id=run.thread_id, poll_interval_ms=50)
     assert run.status == "completed"
     assert _texts(sdk, run.thread_id) == [("user", "Time?"), ("assistant", "It is 12:00 UTC.")]
     assert [tool["name"] for tool in fake.requests[1]["tools"]] == ["get_time"]
@@ -263,8 +269,6 @@ def test_continuation_replays_the_run_output_verbatim(sdk: openai.OpenAI, fake: 
     assert [role for role, _ in _texts(sdk, thread_id)] == ["user", "assistant", "assistant"]
 
 
-@pytest.mark.xfail(reason="BUG: a later run replays earlier tool calls after all messages (history sorted by "
-                          "prefixed id)", strict=True)
 def test_later_run_replays_the_earlier_tool_exchange(sdk: openai.OpenAI, fake: FakeResponsesServer,
                                                      assistant_id: str) -> None:
     thread_id, call_id, _ = _tool_exchange(sdk, fake, assistant_id)
@@ -285,7 +289,7 @@ def test_later_run_replays_the_earlier_tool_exchange(sdk: openai.OpenAI, fake: F
 
 def test_later_run_replays_calls_without_ids_and_both_messages(sdk: openai.OpenAI, fake: FakeResponsesServer,
                                                                assistant_id: str) -> None:
-    """Order aside (see the xfail above): the pair and both assistant messages are all sent, the call without id."""
+    """Order aside (see the test above): the pair and both assistant messages are all sent, the call without id."""
     thread_id, call_id, _ = _tool_exchange(sdk, fake, assistant_id)
     sdk.beta.threads.messages.create(thread_id, role="user", content="And tomorrow?")
     fake.reply_text("Rain tomorrow.")
@@ -315,7 +319,7 @@ def test_unanswered_calls_of_a_cancelled_run_are_not_replayed(sdk: openai.OpenAI
     assert [item["type"] for item in fake.requests[-1]["input"]] == ["message"]
 
 
-# -- overrides as the upstream sees them -----------------------------------------------------------------------------
+# -- overrides as the upstream sees them -------------------------------------------------------------------------------
 
 def test_defaults_leave_sampling_to_the_model(sdk: openai.OpenAI, fake: FakeResponsesServer, assistant_id: str) -> None:
     thread_id = _thread(sdk)
@@ -370,6 +374,11 @@ def test_run_overrides_reach_upstream(sdk: openai.OpenAI, fake: FakeResponsesSer
     assert fake.requests[-1]["temperature"] == 0.7 and "top_p" not in fake.requests[-1]
     assert run.instructions == "Be brief.\n\nUse emoji." and run.temperature == 0.7
 
+    # json_object and a run-level reasoning effort.
+    _poll(sdk, thread_id, assistant_id, response_format={"type": "json_object"}, reasoning_effort="high")
+    assert fake.requests[-1]["text"] == {"format": {"type": "json_object"}}
+    assert fake.requests[-1]["reasoning"] == {"effort": "high"}
+
     # An empty tools override removes the tools.
     _poll(sdk, thread_id, assistant_id, tools=[])
     assert "tools" not in fake.requests[-1] or fake.requests[-1]["tools"] == []
@@ -381,18 +390,23 @@ def test_additional_messages_are_stored_and_sent(sdk: openai.OpenAI, fake: FakeR
     run = _poll(sdk, thread_id, assistant_id, additional_messages=[
         {"role": "user", "content": "Second", "metadata": {"k": "v"}},
         {"role": "assistant", "content": "An earlier answer"},
+        {"role": "user", "content": [{"type": "text", "text": "And this?"},
+                                     {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}}]},
     ])
     assert run.status == "completed"
     assert fake.requests[-1]["input"] == [
         {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "First"}]},
         {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Second"}]},
         {"type": "message", "role": "assistant", "content": "An earlier answer"},
+        {"type": "message", "role": "user", "content": [
+            {"type": "input_text", "text": "And this?"},
+            {"type": "input_image", "image_url": "https://example.com/a.png", "detail": "auto"}]},
     ]
     messages = sdk.beta.threads.messages.list(thread_id, order="asc").data
     assert [(m.role, m.content[0].text.value) for m in messages[:3]] == [  # type: ignore[union-attr]
         ("user", "First"), ("user", "Second"), ("assistant", "An earlier answer")]
     assert messages[1].metadata == {"k": "v"} and messages[1].run_id is None
-    assert len(messages) == 4 and messages[3].run_id == run.id
+    assert len(messages) == 5 and messages[4].run_id == run.id
 
 
 def test_named_tool_choice_forces_the_first_call_only(sdk: openai.OpenAI, fake: FakeResponsesServer,
@@ -434,3 +448,121 @@ def test_truncation_last_messages(sdk: openai.OpenAI, fake: FakeResponsesServer,
     assert sent["truncation"] == "disabled"
     assert run.truncation_strategy is not None
     assert (run.truncation_strategy.type, run.truncation_strategy.last_messages) == ("last_messages", 2)
+
+
+def test_streamed_parallel_calls_share_one_step(sdk: openai.OpenAI, fake: FakeResponsesServer,
+                                                assistant_id: str) -> None:
+    reply = fake.reply_function_calls([("get_weather", {"city": "Oslo"}), ("get_time", {"tz": "CET"})])
+    thread_id = _thread(sdk)
+    created: list[ToolCall] = []
+    done: list[ToolCall] = []
+    steps_created: list[Any] = []
+
+    class Handler(AssistantEventHandler):
+        def on_run_step_created(self, run_step):  # type: ignore[no-untyped-def]
+            steps_created.append(run_step)
+
+        def on_tool_call_created(self, tool_call: ToolCall) -> None:
+            created.append(tool_call)
+
+        def on_tool_call_done(self, tool_call: ToolCall) -> None:
+            done.append(tool_call)
+
+    with sdk.beta.threads.runs.stream(thread_id=thread_id, assistant_id=assistant_id,
+                                      event_handler=Handler()) as stream:
+        stream.until_done()
+        run = stream.get_final_run()
+    assert len(steps_created) == 1 and steps_created[0].type == "tool_calls"
+    assert [c.id for c in created] == reply.call_ids
+    assert [(c.id, c.function.arguments) for c in done] == [  # type: ignore[union-attr]
+        (reply.call_ids[0], '{"city": "Oslo"}'), (reply.call_ids[1], '{"tz": "CET"}')]
+    assert run.status == "requires_action"
+    assert [c.id for c in run.required_action.submit_tool_outputs.tool_calls] == reply.call_ids  # type: ignore[union-attr]
+
+    with pytest.raises(openai.BadRequestError) as refused, sdk.beta.threads.runs.submit_tool_outputs_stream(
+        thread_id=thread_id, run_id=run.id, tool_outputs=[{"tool_call_id": reply.call_ids[0], "output": "cold"}]
+    ) as partial:
+        partial.until_done()
+    assert refused.value.param == "tool_outputs"
+    fake.reply_text("Cold, and it is noon.")
+    with sdk.beta.threads.runs.submit_tool_outputs_stream(
+        thread_id=thread_id, run_id=run.id,
+        tool_outputs=[{"tool_call_id": reply.call_ids[0], "output": "cold"},
+                      {"tool_call_id": reply.call_ids[1], "output": "noon"}],
+    ) as stream:
+        names = [event.event for event in stream]
+    assert names == ["thread.run.step.completed", "thread.run.queued", "thread.run.in_progress",
+                     "thread.run.step.created", "thread.run.step.in_progress", "thread.message.created",
+                     "thread.message.in_progress", *["thread.message.delta"] * 4, "thread.message.completed",
+                     "thread.run.step.completed", "thread.run.completed"]
+
+
+def test_tool_choice_required_and_none(sdk: openai.OpenAI, fake: FakeResponsesServer, assistant_id: str) -> None:
+    reply = fake.reply_function_calls([("get_time", "{}")])
+    thread_id = _thread(sdk)
+    run = _poll(sdk, thread_id, assistant_id, tool_choice="required")
+    assert fake.requests[0]["tool_choice"] == "required" and run.tool_choice == "required"
+    run = sdk.beta.threads.runs.submit_tool_outputs_and_poll(
+        run_id=run.id, thread_id=thread_id, tool_outputs=[{"tool_call_id": reply.call_ids[0], "output": "noon"}],
+        poll_interval_ms=50)
+    assert run.status == "completed" and fake.requests[1]["tool_choice"] == "auto"
+    run = _poll(sdk, thread_id, assistant_id, tool_choice="none")
+    assert fake.requests[2]["tool_choice"] == "none" and run.tool_choice == "none"
+
+
+def test_completion_budget_spans_the_whole_run(sdk: openai.OpenAI, fake: FakeResponsesServer,
+                                               assistant_id: str) -> None:
+    """§4.7: `max_completion_tokens` is a run-wide budget; each call gets what is left of it."""
+    reply = fake.reply_function_calls([("get_time", "{}")], usage=(50, 40))
+    fake.reply_text("Noon.", usage=(60, 5))
+    thread_id = _thread(sdk)
+    run = _poll(sdk, thread_id, assistant_id, max_completion_tokens=300)
+    run = sdk.beta.threads.runs.submit_tool_outputs_and_poll(
+        run_id=run.id, thread_id=thread_id, tool_outputs=[{"tool_call_id": reply.call_ids[0], "output": "12"}],
+        poll_interval_ms=50)
+    assert run.status == "completed"
+    assert [request["max_output_tokens"] for request in fake.requests] == [300, 260]
+    assert run.usage is not None and (run.usage.prompt_tokens, run.usage.completion_tokens) == (110, 45)
+
+
+def test_reasoning_items_are_replayed_in_the_continuation(sdk: openai.OpenAI, fake: FakeResponsesServer) -> None:
+    assistant = sdk.beta.assistants.create(model="o4-mini", tools=[TIME], reasoning_effort="low")
+    reply = fake.reply_function_calls([("get_time", "{}")], reasoning=True)
+    fake.reply_text("Noon.")
+    thread_id = _thread(sdk)
+    run = _poll(sdk, thread_id, assistant.id)
+    first = fake.requests[0]
+    assert "reasoning.encrypted_content" in first.get("include", [])
+    assert first["reasoning"] == {"effort": "low"}
+    assert "temperature" not in first and "top_p" not in first
+    run = sdk.beta.threads.runs.submit_tool_outputs_and_poll(
+        run_id=run.id, thread_id=thread_id, tool_outputs=[{"tool_call_id": reply.call_ids[0], "output": "noon"}],
+        poll_interval_ms=50)
+    assert run.status == "completed"
+    replayed = fake.requests[1]["input"][1:]
+    assert [item["type"] for item in replayed] == ["reasoning", "function_call", "function_call_output"]
+    assert replayed[0] == reply.output[0]  # verbatim, with its encrypted_content
+    assert replayed[1]["id"] == reply.output[1]["id"]
+
+
+def test_instructions_are_a_string_even_when_nobody_set_them(sdk: openai.OpenAI, fake: FakeResponsesServer) -> None:
+    assistant = sdk.beta.assistants.create(model="gpt-4o-mini")
+    thread_id = _thread(sdk)
+    run = _poll(sdk, thread_id, assistant.id)
+    assert run.status == "completed"
+    raw = sdk.beta.threads.runs.with_raw_response.retrieve(run.id, thread_id=thread_id).http_response.json()
+    assert raw["instructions"] == "" and raw["tools"] == []
+    assert fake.requests[-1].get("instructions") in (None, "")
+    assert "tools" not in fake.requests[-1] and "tool_choice" not in fake.requests[-1]
+
+
+def test_truncation_drops_older_tool_exchanges(sdk: openai.OpenAI, fake: FakeResponsesServer,
+                                               assistant_id: str) -> None:
+    """§4.3: `last_messages = N` keeps the last N messages; an older call/output pair goes with what it preceded."""
+    thread_id, _, _ = _tool_exchange(sdk, fake, assistant_id)
+    sdk.beta.threads.messages.create(thread_id, role="user", content="Something else entirely.")
+    fake.reply_text("Sure.")
+    run = _poll(sdk, thread_id, assistant_id, truncation_strategy={"type": "last_messages", "last_messages": 1})
+    assert run.status == "completed"
+    assert fake.requests[-1]["input"] == [
+        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Something else entirely."}]}]

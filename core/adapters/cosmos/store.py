@@ -133,7 +133,11 @@ class CosmosStore:
     async def _connect(self) -> dict[str, ContainerProxy]:
         if self._client is None:
             if self._key:
-                client = CosmosClient(self._endpoint, self._key, connection_verify=not _is_loopback(self._endpoint))
+                # An emulator on loopback: one endpoint (not the addresses it advertises), self-signed certificate.
+                local = _is_loopback(self._endpoint)
+                client = CosmosClient(
+                    self._endpoint, self._key, connection_verify=not local, enable_endpoint_discovery=not local
+                )
             else:
                 from azure.identity.aio import DefaultAzureCredential
 

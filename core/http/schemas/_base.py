@@ -14,7 +14,7 @@ S = TypeVar("S", bound="Strict")
 
 _UNION_TAGS = frozenset(
     {"code_interpreter", "file_search", "function", "text", "image_file", "image_url", "json_object", "json_schema",
-     "str", "int", "float", "bool", "none", "auto", "last_messages"}
+     "str", "int", "float", "bool", "none"}
 )
 _UNION_FIELDS = frozenset(
     {"content", "response_format", "tool_choice", "truncation_strategy", "tools", "chunking_strategy"}
@@ -38,7 +38,7 @@ def param_path(loc: tuple[int | str, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             path += f"[{part}]"
-        elif "[" in part or part.startswith("constrained-"):
+        elif "[" in part or part.startswith("constrained-") or part[:1].isupper():  # a union branch's class name
             continue  # a union branch named by type; the parameter is still `previous`
         elif part in _UNION_TAGS and (isinstance(previous, int) or previous in _UNION_FIELDS):
             pass
