@@ -108,6 +108,11 @@ def endpoint(handler: Handler, *, authenticate: bool = True) -> Function:
         try:
             container = get_container()
             tenant = tenant_for(req.headers, container.api_keys) if authenticate else ""
+            if "assistants=v1" in req.headers.get("openai-beta", ""):
+                raise InvalidRequestError(
+                    "This service implements the Assistants API v2; send 'OpenAI-Beta: assistants=v2'.",
+                    code="invalid_beta",
+                )
             result = await handler(Call(req, tenant, container))
             response = result if isinstance(result, Response) else JSONResponse(result)
         except ApiError as error:

@@ -33,3 +33,10 @@ def test_api_key_header_is_accepted(service: Service) -> None:
     response = httpx.get(f"{service.base_url}/assistants", headers={"api-key": service.api_key})
     assert response.status_code == 200
     assert response.json()["object"] == "list"
+
+
+def test_assistants_v1_is_refused(service: Service) -> None:
+    response = httpx.get(f"{service.base_url}/assistants",
+                         headers={"Authorization": f"Bearer {service.api_key}", "OpenAI-Beta": "assistants=v1"})
+    assert response.status_code == 400
+    assert "v2" in response.json()["error"]["message"]
