@@ -11,6 +11,12 @@ if ! command -v redis-server >/dev/null 2>&1; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
 fi
 
+if ! command -v npm >/dev/null 2>&1; then
+  echo "installing nodejs and npm"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+fi
+
 if [ -f tests/cosmos_emulator/package.json ] && [ ! -d tests/cosmos_emulator/node_modules ]; then
   echo "installing the Cosmos DB emulator"
   (cd tests/cosmos_emulator && npm ci --no-audit --no-fund --loglevel=error)

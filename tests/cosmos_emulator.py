@@ -31,6 +31,7 @@ EMULATOR_DIR = Path(__file__).resolve().parent / "cosmos_emulator"
 EMULATOR_KEY = "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nqT1XUTOLLCCISYWSWE2qhazSVaqrQaTkgTCLrOZdQ=="
 _SERVER = EMULATOR_DIR / "node_modules" / "@vercel" / "cosmosdb-server"
 _CLI = _SERVER / "lib" / "cli.js"
+_LAUNCHER = EMULATOR_DIR / "server.js"  # starts it with keep-alive connections, like the real service
 _PATCH_MARKER = _SERVER / "lib" / "handler" / "read-document.js"  # contains "patched:" once the patches are applied
 _READY = re.compile(rb"Ready to accept HTTPS connections at [^\s:]+:(\d+)")
 
@@ -94,7 +95,7 @@ def cosmos_emulator(startup_timeout: float = 30.0, install_timeout: float = 300.
     with tempfile.TemporaryFile() as log:
         # Port 0: the OS picks a free port and the server prints it, so there is no race for the port.
         process = subprocess.Popen(
-            [node, str(_CLI), "--host", "127.0.0.1", "--port", "0"],
+            [node, str(_LAUNCHER), "127.0.0.1", "0"],
             cwd=EMULATOR_DIR,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,

@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from core.ports.store import DocumentStore
-from tests.integration.cosmos_support import cosmos_settings  # noqa: F401  (a fixture, used by name)
 from tests.servers import redis_server
 
 

@@ -40,7 +40,9 @@ async def drop_database(settings: Settings) -> None:
     """Delete the settings' database (and everything in it) from the emulator; a missing one is fine."""
     assert settings.cosmos_endpoint is not None
     assert settings.cosmos_key is not None
-    async with CosmosClient(settings.cosmos_endpoint, settings.cosmos_key, connection_verify=False) as client:
+    async with CosmosClient(
+        settings.cosmos_endpoint, settings.cosmos_key, connection_verify=False, enable_endpoint_discovery=False
+    ) as client:
         with suppress(CosmosHttpResponseError):
             await client.delete_database(settings.cosmos_database_id)
 

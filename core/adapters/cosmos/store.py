@@ -27,6 +27,7 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 from azure.core import MatchConditions
+from azure.core.credentials_async import AsyncTokenCredential
 from azure.cosmos import PartitionKey
 from azure.cosmos.aio import ContainerProxy, CosmosClient
 from azure.cosmos.exceptions import CosmosBatchOperationError, CosmosHttpResponseError
@@ -103,7 +104,7 @@ class CosmosStore:
         self._client_id = managed_identity_client_id
         self._create_containers = create_containers
         self._client: CosmosClient | None = None
-        self._credential: Any = None
+        self._credential: AsyncTokenCredential | None = None
         self._containers: dict[str, ContainerProxy] = {}
         self._lock = asyncio.Lock()
 
@@ -139,9 +140,10 @@ class CosmosStore:
                     self._endpoint, self._key, connection_verify=not local, enable_endpoint_discovery=not local
                 )
             else:
-                from azure.identity.aio import DefaultAzureCredential
+                if self._credential is None:
+                    from azure.identity.aio import DefaultAzureCredential
 
-                self._credential = DefaultAzureCredential(managed_identity_client_id=self._client_id)
+                    self._credential = DefaultAzureCredential(managed_identity_client_id=self._client_id)
                 client = CosmosClient(self._endpoint, self._credential)
             try:
                 await client.__aenter__()  # reads the account's regions
