@@ -109,3 +109,15 @@ async def test_a_redelivered_job_does_not_write_a_second_reply(container: Contai
     assert [first is None, second is None].count(True) == 1
     replies = (await container.messages.list(TENANT, thread_id, ListQuery(), run_id=run_id)).data
     assert len(replies) == 1
+
+
+async def test_a_run_without_a_configured_upstream_fails_clearly_and_sends_nothing(clock: FakeClock) -> None:
+    from core.adapters.memory.store import MemoryStore
+    from core.bootstrap import build
+    from core.config import Settings
+
+    container = build(Settings(), store=MemoryStore(), clock=clock)  # the real gateway, nothing configured
+    _, thread_id, run_id = await _thread_with_run(container)
+    run = await container.executor.execute(TENANT, thread_id, run_id)
+    assert run is not None and run.status == "failed"
+    assert run.last_error is not None and "OPENAI_API_KEY" in run.last_error["message"]

@@ -46,8 +46,12 @@ class OpenAIResponsesGateway:
                 base_url = settings.azure_openai_endpoint.rstrip("/") + "/openai/v1/"
                 self._client = AsyncOpenAI(api_key=api_key, base_url=base_url, **common)
             else:
+                if not (settings.openai_api_key or settings.openai_base_url):
+                    raise UpstreamError(
+                        "No model service is configured: set OPENAI_API_KEY, or AZURE_OPENAI_ENDPOINT, on the service."
+                    )
                 self._client = AsyncOpenAI(
-                    api_key=settings.openai_api_key or "missing-upstream-key",
+                    api_key=settings.openai_api_key or "no-key",
                     base_url=settings.openai_base_url,
                     **common,
                 )
