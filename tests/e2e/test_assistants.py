@@ -117,3 +117,12 @@ def test_tenants_do_not_see_each_other(client: openai.OpenAI, other_client: open
         other_client.beta.assistants.delete(mine.id)
     assert mine.id not in [a.id for a in other_client.beta.assistants.list(limit=100)]
     assert client.beta.assistants.retrieve(mine.id).name == "alice's"
+
+
+def test_azure_style_clients_work(service: object, client: openai.OpenAI) -> None:
+    """AzureOpenAI sends `api-key` and an `api-version` query parameter on every call."""
+    azure = openai.AzureOpenAI(base_url=str(client.base_url), api_key=client.api_key, api_version="2024-05-01-preview",
+                               max_retries=0)
+    created = azure.beta.assistants.create(model="gpt-4o-mini", name="via azure client")
+    assert azure.beta.assistants.retrieve(created.id).name == "via azure client"
+    assert created.id in [assistant.id for assistant in azure.beta.assistants.list(limit=100)]
