@@ -34,4 +34,4 @@ bench: setup
 	$(PY) -m bench.run
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache tests/cosmos_emulator/node_modules
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache tests/cosmos_emulator/node_modules tests/azurite/node_modules

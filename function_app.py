@@ -16,5 +16,6 @@ for blueprint in (
     blueprints.messages,
     blueprints.runs,
     blueprints.steps,
+    blueprints.jobs,
 ):
     app.register_functions(blueprint)

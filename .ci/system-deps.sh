@@ -17,7 +17,12 @@ if ! command -v npm >/dev/null 2>&1; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
 fi
 
-if [ -f tests/cosmos_emulator/package.json ] && [ ! -d tests/cosmos_emulator/node_modules ]; then
+if [ ! -d tests/cosmos_emulator/node_modules ]; then
   echo "installing the Cosmos DB emulator"
   (cd tests/cosmos_emulator && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+if [ ! -d tests/azurite/node_modules ]; then
+  echo "installing Azurite (Azure Storage emulator)"
+  (cd tests/azurite && npm ci --no-audit --no-fund --loglevel=error)
 fi

@@ -49,7 +49,7 @@ class Container:
 
     async def aclose(self) -> None:
         """Let background runs finish, then close connections (host shutdown, tests)."""
-        await self.run_queue.drain()
+        await self.run_queue.close()
         await self.gateway.close()
         await self.store.close()
 
@@ -77,6 +77,17 @@ def build_gateway(settings: Settings) -> ResponsesGateway:
     return OpenAIResponsesGateway(settings)
 
 
+def build_run_queue(settings: Settings, executor: RunExecutor) -> RunQueue:
+    """In Azure, the storage queue read by ``runs_execute``; elsewhere, tasks of this process."""
+    if settings.run_queue == "storage":
+        from core.adapters.storage_queue.run_queue import StorageQueueRunQueue
+
+        return StorageQueueRunQueue.from_settings(settings)
+    from core.adapters.memory.run_queue import InProcessRunQueue
+
+    return InProcessRunQueue(executor.execute)
+
+
 def build(
     settings: Settings,
     store: DocumentStore | None = None,
@@ -84,8 +95,6 @@ def build(
     gateway: ResponsesGateway | None = None,
 ) -> Container:
     """The object graph; pass ``store``/``clock``/``gateway`` to replace the configured ones (tests)."""
-    from core.adapters.memory.run_queue import InProcessRunQueue
-
     store = store if store is not None else build_store(settings)
     clock = clock or SystemClock()
     gateway = gateway if gateway is not None else build_gateway(settings)
@@ -104,7 +113,7 @@ def build(
         run_control=RunControl(repository, clock, runs, signals),
         executor=executor,
         steps=StepService(repository, runs),
-        run_queue=InProcessRunQueue(executor.execute),
+        run_queue=build_run_queue(settings, executor),
         gateway=gateway,
         api_keys=settings.api_keys,
     )

@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
 
-__all__ = ["SETTINGS", "Settings", "get_settings", "parse_api_keys"]
+__all__ = ["RUN_QUEUE_NAME", "SETTINGS", "Settings", "get_settings", "parse_api_keys"]
 
 DatabaseProvider = Literal["cosmos", "redis", "memory"]
+RunQueueKind = Literal["in-process", "storage"]
+RUN_QUEUE_NAME = "run-jobs"  # also in infra/modules/storage.bicep and the trigger of runs_execute
 
 #: name -> meaning; the single list of settings this app reads.
 SETTINGS: dict[str, str] = {
@@ -32,6 +34,8 @@ SETTINGS: dict[str, str] = {
     "AZURE_OPENAI_API_KEY": "Azure OpenAI key; managed identity when unset",
     "AZURE_CLIENT_ID": "client id of a user-assigned managed identity",
     "API_KEYS": "comma-separated client keys, each 'key' or 'tenant:key'; every key is its own tenant",
+    "RUN_QUEUE": "where non-streamed runs execute: in-process (default) or storage (the run-jobs queue of the "
+    "AzureWebJobsStorage account, read by the queue-triggered function runs_execute)",
     "UPSTREAM_TIMEOUT_SECONDS": "timeout of one Responses API call (default 600)",
     "UPSTREAM_MAX_RETRIES": "retries on upstream 429/5xx/connection errors, with backoff (default 2)",
     "LOG_LEVEL": "DEBUG | INFO | WARNING | ERROR (default INFO)",
@@ -83,6 +87,11 @@ class Settings:
     azure_openai_api_key: str | None = field(default=None, repr=False)
     azure_client_id: str | None = None
     api_keys: Mapping[str, str] = field(default_factory=dict, repr=False)
+    run_queue: RunQueueKind = "in-process"
+    # The Functions host's own storage connection (host settings, read only when RUN_QUEUE=storage).
+    storage_connection: str | None = field(default=None, repr=False)
+    storage_account: str | None = None
+    storage_client_id: str | None = None
     upstream_timeout_seconds: float = 600.0
     upstream_max_retries: int = 2
     log_level: str = "INFO"
@@ -105,8 +114,15 @@ class Settings:
             raise ValueError("DATABASE_PROVIDER=redis needs REDIS_URL")
         if provider == "cosmos" and not get("COSMOS_ENDPOINT"):
             raise ValueError("DATABASE_PROVIDER=cosmos needs COSMOS_ENDPOINT")
+        run_queue = (get("RUN_QUEUE") or "in-process").lower()
+        if run_queue not in ("in-process", "storage"):
+            raise ValueError(f"RUN_QUEUE must be in-process or storage, not {run_queue!r}")
         return cls(
             database_provider=provider,  # type: ignore[arg-type]
+            run_queue=run_queue,  # type: ignore[arg-type]
+            storage_connection=get("AzureWebJobsStorage"),
+            storage_account=get("AzureWebJobsStorage__accountName"),
+            storage_client_id=get("AzureWebJobsStorage__clientId"),
             redis_url=get("REDIS_URL"),
             cosmos_endpoint=get("COSMOS_ENDPOINT"),
             cosmos_database_id=get("COSMOS_DATABASE_ID") or "assistants",

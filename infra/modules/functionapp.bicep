@@ -90,6 +90,7 @@ var commonSettings = {
   UPSTREAM_TIMEOUT_SECONDS: string(upstreamTimeoutSeconds)
   UPSTREAM_MAX_RETRIES: string(upstreamMaxRetries)
   LOG_LEVEL: logLevel
+  RUN_QUEUE: 'storage'  // background runs go to the run-jobs queue, executed by the queue-triggered runs_execute
 }
 
 var databaseSettings = databaseProvider == 'cosmos' ? {
