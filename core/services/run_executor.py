@@ -57,16 +57,20 @@ class RunExecutor:
 
     async def execute(self, tenant_id: str, thread_id: str, run_id: str, emit: Emit = discard) -> Run | None:
         """Take a queued run through one Responses call to its next resting status; ``None`` if it was not queued."""
-        run = await self._start(tenant_id, thread_id, run_id)
-        if run is None:
-            return None
-        await emit("thread.run.in_progress", run)
+        signal = self._signals.watch(run_id)  # before the run is ours, so no cancel can slip in between
         try:
-            return await self._turn(run, emit)
-        except Exception:  # a bug must not leave the run in_progress until it expires
-            _log.exception("run execution failed", extra={"run_id": run_id})
-            failure = UpstreamError("The server had an error while processing the run.")
-            return await self._conclude(run, None, emit, "failed", error=failure)
+            run = await self._start(tenant_id, thread_id, run_id)
+            if run is None:
+                return None
+            await emit("thread.run.in_progress", run)
+            try:
+                return await self._turn(run, emit, signal)
+            except Exception:  # a bug must not leave the run in_progress until it expires
+                _log.exception("run execution failed", extra={"run_id": run_id})
+                failure = UpstreamError("The server had an error while processing the run.")
+                return await self._conclude(run, None, emit, "failed", error=failure)
+        finally:
+            self._signals.forget(run_id)
 
     async def _start(self, tenant_id: str, thread_id: str, run_id: str) -> Run | None:
         for _ in range(8):
@@ -81,7 +85,7 @@ class RunExecutor:
                 continue
         return None
 
-    async def _turn(self, run: Run, emit: Emit) -> Run | None:
+    async def _turn(self, run: Run, emit: Emit, signal: asyncio.Event) -> Run | None:
         budget = run.max_completion_tokens
         if budget is not None and budget - run.accrued_usage.completion_tokens < MIN_OUTPUT_TOKENS:
             return await self._conclude(run, None, emit, "incomplete", reason="max_completion_tokens")
@@ -96,7 +100,7 @@ class RunExecutor:
             if _estimated_tokens(request) > run.max_prompt_tokens:
                 return await self._conclude(run, None, emit, "incomplete", reason="max_prompt_tokens")
         turn = Turn(run, self._repository, self._clock, emit)
-        outcome, error = await self._call(turn, request)
+        outcome, error = await self._call(turn, request, signal)
         return await self._conclude(run, turn, emit, outcome, error=error)
 
     async def _history(self, run: Run) -> list[Message | RunStep]:
@@ -113,7 +117,7 @@ class RunExecutor:
         merged: list[Message | RunStep] = [*messages, *steps]
         return sorted(merged, key=lambda entry: creation_key(entry.id))
 
-    async def _call(self, turn: Turn, request: JSON) -> tuple[str, UpstreamError | None]:
+    async def _call(self, turn: Turn, request: JSON, signal: asyncio.Event) -> tuple[str, UpstreamError | None]:
         """Stream the call into ``turn`` unless a cancel arrives first; returns (outcome, error)."""
 
         async def consume() -> None:
@@ -124,7 +128,6 @@ class RunExecutor:
             finally:
                 await stream.aclose()
 
-        signal = self._signals.watch(turn.run.id)
         consumer = asyncio.create_task(consume())
         watcher = asyncio.create_task(self._watch_for_cancel(turn.run, signal))
         try:
@@ -133,7 +136,6 @@ class RunExecutor:
             for task in (consumer, watcher):
                 task.cancel()
             await asyncio.gather(consumer, watcher, return_exceptions=True)
-            self._signals.forget(turn.run.id)
         if consumer not in done:
             return "cancelled", None
         failure = consumer.exception()

@@ -35,7 +35,7 @@ def _thread(sdk: openai.OpenAI, text: str = "Hello") -> str:
     return sdk.beta.threads.create(messages=[{"role": "user", "content": text}]).id
 
 
-def _wait(probe: Callable[[], T | None], timeout: float = 5.0, what: str = "condition") -> T:
+def _wait(probe: Callable[[], T | None], timeout: float = 15.0, what: str = "condition") -> T:
     """Call ``probe`` every 20 ms until it returns something truthy; fail after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while True:
@@ -47,7 +47,7 @@ def _wait(probe: Callable[[], T | None], timeout: float = 5.0, what: str = "cond
         time.sleep(0.02)
 
 
-def _settled(sdk: openai.OpenAI, thread_id: str, run_id: str, timeout: float = 5.0) -> Run:
+def _settled(sdk: openai.OpenAI, thread_id: str, run_id: str, timeout: float = 15.0) -> Run:
     """Poll like `runs.poll`, but give up after ``timeout`` instead of spinning forever on `cancelling`."""
     def probe() -> Run | None:
         run = sdk.beta.threads.runs.retrieve(run_id, thread_id=thread_id)
