@@ -7,6 +7,7 @@ persists the outcome when the call ends.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,6 +54,12 @@ class Turn:
         self.output_items: list[JSON] = []
         self.terminal: JSON | None = None  # the final Response object
         self.terminal_event: str | None = None
+        self.stored: set[str] = set()  # ids of the objects this call has written to the store
+        self._writes: list[asyncio.Future[None]] = []
+
+    async def settle_writes(self) -> None:
+        """Wait for the writes this call started (a cancelled call may leave one in flight)."""
+        await asyncio.gather(*self._writes, return_exceptions=True)
 
     async def handle(self, event: JSON) -> None:
         handler = _HANDLERS.get(event.get("type", ""))
@@ -69,8 +76,17 @@ class Turn:
         return step
 
     async def _announce(self, step: RunStep, message: Message | None = None) -> None:
-        await self._repository.save(thread_partition(self.run.thread_id),
-                                    create=[step] if message is None else [step, message])
+        created: list[_Stored] = [step] if message is None else [step, message]
+
+        async def save() -> None:
+            await self._repository.save(thread_partition(self.run.thread_id), create=created)
+            self.stored.update(obj.id for obj in created)
+
+        # A cancel aborts this turn at any await; shielding lets a write already under way finish, so the outcome
+        # knows for certain which objects exist (see `settle_writes`).
+        write = asyncio.ensure_future(save())
+        self._writes.append(write)
+        await asyncio.shield(write)
         await self._emit("thread.run.step.created", step)
         await self._emit("thread.run.step.in_progress", step)
         if message is not None:

@@ -167,7 +167,7 @@ class RunExecutor:
             run.accrued_usage = run.accrued_usage + usage_of(turn.terminal or {})
             run.upstream_calls += 1
             run.output_items = [*run.output_items, *turn.output_items]
-        for _ in range(4):
+        for _ in range(8):
             try:
                 return await self._write_outcome(run, turn, emit, outcome, error=error, reason=reason)
             except ConcurrencyError:
@@ -181,6 +181,7 @@ class RunExecutor:
                 run = stored
                 if outcome == "requires_action":
                     outcome = "cancelled"
+        _log.error("run outcome not written after repeated conflicts", extra={"run_id": run.id})
         return None
 
     async def _write_outcome(self, run: Run, turn: Turn | None, emit: Emit, outcome: str, *,
@@ -201,8 +202,10 @@ class RunExecutor:
             message = error.message if error else upstream_error.get("message") or "The model failed to respond."
             details["last_error"] = {"code": code, "message": message}
             step_error = {"code": step_error_code(code), "message": message}
-        objects: list[_Stored] = []
+        new: list[_Stored] = []
+        stored: list[_Stored] = []
         if turn is not None:
+            await turn.settle_writes()
             for message in turn.open_messages():
                 settle_message(message, outcome, now, message_reason)
                 await emit(f"thread.message.{message.status}", message)
@@ -213,7 +216,8 @@ class RunExecutor:
                         settle_step(step, outcome, now, last_error=step_error)
                         await emit(f"thread.run.step.{step.status}", step)
             turn.usage_for_steps()
-            objects = turn.all_objects()
+            for obj in turn.all_objects():
+                (stored if obj.id in turn.stored else new).append(obj)
         if outcome == "requires_action" and turn is not None and turn.tool_step is not None:
             await turn.close_message_step()
             turn.usage_for_steps()
@@ -225,7 +229,7 @@ class RunExecutor:
                 for call in turn.function_calls
             ]}}
         move(run, outcome, now, **details)
-        await self._repository.save(thread_partition(run.thread_id), replace=[run, *objects])
+        await self._repository.save(thread_partition(run.thread_id), create=new, replace=[run, *stored])
         if run.status not in ("requires_action",):
             await self._runs.release_thread(run)
         await emit(f"thread.run.{run.status}", run)

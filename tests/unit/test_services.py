@@ -121,3 +121,32 @@ async def test_a_run_without_a_configured_upstream_fails_clearly_and_sends_nothi
     run = await container.executor.execute(TENANT, thread_id, run_id)
     assert run is not None and run.status == "failed"
     assert run.last_error is not None and "OPENAI_API_KEY" in run.last_error["message"]
+
+
+async def test_a_cancel_during_an_in_flight_write_still_settles_the_run(clock: FakeClock) -> None:
+    """The cancel aborts the turn while it is storing the new message; the outcome must still land."""
+    from collections.abc import Sequence
+
+    from core.adapters.memory.store import MemoryStore
+    from core.bootstrap import build
+    from core.config import Settings
+    from core.ports.store import Create, Partition, Write
+
+    class SlowCreates(MemoryStore):
+        async def commit(self, partition: Partition, writes: Sequence[Write]) -> list[str]:
+            if any(isinstance(w, Create) and w.body.get("doc_type") == "message" for w in writes):
+                await asyncio.sleep(0.2)
+            return await super().commit(partition, writes)
+
+    gateway = ScriptedGateway()
+    container = build(Settings(), store=SlowCreates(), clock=clock, gateway=gateway)
+    _, thread_id, run_id = await _thread_with_run(container)
+    execution = asyncio.create_task(container.executor.execute(TENANT, thread_id, run_id))
+    await asyncio.sleep(0.05)  # the turn is now inside the slow write of its message
+    await container.run_control.cancel(TENANT, thread_id, run_id)
+    run = await asyncio.wait_for(execution, 5)
+    assert run is not None and run.status == "cancelled"
+    [reply] = (await container.messages.list(TENANT, thread_id, ListQuery(), run_id=run_id)).data
+    assert reply.status == "incomplete" and reply.incomplete_details == {"reason": "run_cancelled"}
+    [step] = (await container.steps.list(TENANT, thread_id, run_id, ListQuery())).data
+    assert step.status == "cancelled"
