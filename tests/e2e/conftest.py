@@ -123,3 +123,14 @@ def other_client(service: Service) -> Iterator[openai.OpenAI]:
 @pytest.fixture
 async def async_client(service: Service) -> openai.AsyncOpenAI:
     return openai.AsyncOpenAI(base_url=service.base_url, api_key=service.api_key, max_retries=0, timeout=60)
+
+
+@pytest.fixture
+def sdk(client: openai.OpenAI) -> openai.OpenAI:
+    """The test client with a short timeout, so a stuck stream fails the test instead of hanging it."""
+    return client.with_options(timeout=10)
+
+
+@pytest.fixture
+def assistant_id(sdk: openai.OpenAI) -> str:
+    return sdk.beta.assistants.create(model="gpt-4o-mini", instructions="Be brief.").id

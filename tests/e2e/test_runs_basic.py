@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 import openai
-import pytest
 from openai import AssistantEventHandler
 from openai.types.beta.threads import Run
 
 from tests.e2e.wire import assert_wire_shape
 from tests.fake_responses import FakeResponsesServer
-
-
-@pytest.fixture
-def assistant_id(client: openai.OpenAI) -> str:
-    return client.beta.assistants.create(model="gpt-4o-mini", instructions="Be brief.").id
 
 
 def test_create_and_poll_writes_the_reply(client: openai.OpenAI, fake: FakeResponsesServer, assistant_id: str) -> None:

@@ -56,16 +56,6 @@ OUTCOMES: dict[str, Outcome] = {
 }
 
 
-@pytest.fixture
-def sdk(client: openai.OpenAI) -> openai.OpenAI:
-    return client.with_options(timeout=10)
-
-
-@pytest.fixture
-def assistant_id(sdk: openai.OpenAI) -> str:
-    return sdk.beta.assistants.create(model="gpt-4o-mini", instructions="Be brief.").id
-
-
 def _thread(sdk: openai.OpenAI) -> str:
     return sdk.beta.threads.create(messages=[{"role": "user", "content": "Hello"}]).id
 

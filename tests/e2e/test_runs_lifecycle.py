@@ -21,16 +21,6 @@ T = TypeVar("T")
 TERMINAL = {"completed", "failed", "cancelled", "expired", "incomplete", "requires_action"}
 
 
-@pytest.fixture
-def sdk(client: openai.OpenAI) -> openai.OpenAI:
-    return client.with_options(timeout=10)
-
-
-@pytest.fixture
-def assistant_id(sdk: openai.OpenAI) -> str:
-    return sdk.beta.assistants.create(model="gpt-4o-mini", instructions="Be brief.").id
-
-
 def _thread(sdk: openai.OpenAI, text: str = "Hello") -> str:
     return sdk.beta.threads.create(messages=[{"role": "user", "content": text}]).id
 

@@ -7,7 +7,6 @@ import json
 from typing import Any
 
 import openai
-import pytest
 from openai import AssistantEventHandler, AsyncAssistantEventHandler
 from openai.types.beta import Thread
 from openai.types.beta.assistant_stream_event import (
@@ -34,17 +33,6 @@ TEXT_ANSWER = [
     "thread.run.created", "thread.run.queued", "thread.run.in_progress", "thread.run.step.created",
     "thread.run.step.in_progress", "thread.message.created", "thread.message.in_progress",
 ]
-
-
-@pytest.fixture
-def sdk(client: openai.OpenAI) -> openai.OpenAI:
-    """The test client with a short timeout, so a stuck stream fails the test instead of hanging it."""
-    return client.with_options(timeout=10)
-
-
-@pytest.fixture
-def assistant_id(sdk: openai.OpenAI) -> str:
-    return sdk.beta.assistants.create(model="gpt-4o-mini", instructions="Be brief.").id
 
 
 def _thread(sdk: openai.OpenAI, text: str = "Hello") -> Thread:

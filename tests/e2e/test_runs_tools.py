@@ -23,11 +23,6 @@ TIME = {"type": "function", "function": {
 
 
 @pytest.fixture
-def sdk(client: openai.OpenAI) -> openai.OpenAI:
-    return client.with_options(timeout=10)
-
-
-@pytest.fixture
 def assistant_id(sdk: openai.OpenAI) -> str:
     return sdk.beta.assistants.create(model="gpt-4o-mini", instructions="Be brief.", tools=[WEATHER, TIME]).id
 
