@@ -11,7 +11,7 @@ import secrets
 import threading
 import time
 
-__all__ = ["ALPHABET", "creation_key", "is_id", "new_id"]
+__all__ = ["ALPHABET", "creation_key", "new_id"]
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"  # ASCII order, so strings sort like numbers
 _BASE = len(ALPHABET)
@@ -46,9 +46,3 @@ def new_id(prefix: str) -> str:
 def creation_key(object_id: str) -> str:
     """The part of an id that sorts by creation time, comparable across types (``msg_…`` vs ``step_…``)."""
     return object_id.partition("_")[2]
-
-
-def is_id(value: str, prefix: str) -> bool:
-    """Whether ``value`` looks like an id of this type (cheap syntactic check, no lookup)."""
-    head, sep, tail = value.partition("_")
-    return bool(sep) and head == prefix and 1 <= len(tail) <= 64 and all(c in ALPHABET for c in tail)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from core.domain.models import JSON, Message, Run, RunStep, Usage
 from core.domain.run_status import ACTIVE, TERMINAL, check_transition
 
-__all__ = ["RUN_EXPIRY_SECONDS", "is_blocking", "move", "open_objects", "settle_message", "settle_step"]
+__all__ = ["RUN_EXPIRY_SECONDS", "is_blocking", "move", "settle_message", "settle_step"]
 
 RUN_EXPIRY_SECONDS = 600
 
@@ -70,6 +68,3 @@ def settle_step(step: RunStep, run_status: str, now: int, *, usage: Usage | None
     if status == "failed" and last_error is not None:
         step.last_error = last_error
 
-
-def open_objects(messages: Iterable[Message], steps: Iterable[RunStep]) -> tuple[list[Message], list[RunStep]]:
-    return [m for m in messages if m.status == "in_progress"], [s for s in steps if s.status == "in_progress"]
