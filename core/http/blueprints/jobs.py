@@ -1,7 +1,7 @@
 """`runs_execute`: the queue-triggered function that executes background runs in Azure (RUN_QUEUE=storage)."""
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: the Functions worker reads the trigger parameter's annotation as a
+# class, and a postponed (string) annotation would not match the queue binding.
 import azure.functions as func
 
 from core.adapters.storage_queue.run_queue import decode_job
