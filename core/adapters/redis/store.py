@@ -22,6 +22,8 @@ from typing import Any
 from urllib.parse import quote
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -128,6 +130,9 @@ class RedisStore:
             socket_connect_timeout=5,
             socket_timeout=5,
             health_check_interval=30,  # idle pooled connections are PINGed before reuse, not found dead mid-request
+            # Retry once on a broken connection (the command most likely never arrived), never on a timeout: a
+            # commit that timed out may have been applied, and running it again would report a false conflict.
+            retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 1, supported_errors=(RedisConnectionError,)),
         )
         return cls(client)
 
