@@ -7,8 +7,7 @@ adapters or services.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from core.config import Settings, get_settings
 from core.logs import configure_logging, get_logger
@@ -45,7 +44,6 @@ class Container:
     steps: StepService
     run_queue: RunQueue
     gateway: ResponsesGateway
-    api_keys: Mapping[str, str] = field(repr=False, default_factory=dict)
 
     async def aclose(self) -> None:
         """Let background runs finish, then close connections (host shutdown, tests)."""
@@ -115,7 +113,6 @@ def build(
         steps=StepService(repository, runs),
         run_queue=build_run_queue(settings, executor),
         gateway=gateway,
-        api_keys=settings.api_keys,
     )
 
 

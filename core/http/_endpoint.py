@@ -107,7 +107,7 @@ def endpoint(handler: Handler, *, authenticate: bool = True) -> Function:
         response: Response
         try:
             container = get_container()
-            tenant = tenant_for(req.headers, container.api_keys) if authenticate else ""
+            tenant = tenant_for(req.headers, container.settings.api_keys) if authenticate else ""
             if "assistants=v1" in req.headers.get("openai-beta", ""):
                 raise InvalidRequestError(
                     "This service implements the Assistants API v2; send 'OpenAI-Beta: assistants=v2'.",

@@ -14,6 +14,7 @@ from core.domain.errors import InvalidRequestError
 from core.domain.ids import new_id
 from core.domain.models import JSON, Assistant, Message, Run, RunStep, Thread
 from core.domain.pagination import ListQuery, Page
+from core.domain.run_status import ACTIVE
 from core.ports.clock import Clock
 
 from ._repository import Repository, assistants_of, thread_partition
@@ -129,9 +130,7 @@ class RunService:
         if check_thread:
             await self._threads.retrieve(tenant_id, thread_id)
         run = await self._repository.load(Run, thread_partition(thread_id), run_id, tenant_id)
-        if run.status in ("queued", "in_progress", "requires_action", "cancelling") and not is_blocking(
-            run, self._clock.now()
-        ):
+        if run.status in ACTIVE and not is_blocking(run, self._clock.now()):
             run = await self.expire(run)
         return run
 
@@ -139,7 +138,7 @@ class RunService:
         """Move an overdue run to ``expired``, closing what it had open (idempotent under races)."""
         async def attempt() -> Run:
             current = await self._repository.load(Run, thread_partition(run.thread_id), run.id, run.tenant_id)
-            if current.status not in ("queued", "in_progress", "requires_action", "cancelling"):
+            if current.status not in ACTIVE:
                 return current
             return await self.finish(current, "expired")
 

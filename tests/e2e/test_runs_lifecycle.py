@@ -406,12 +406,8 @@ def test_thread_deletion_and_its_runs(sdk: openai.OpenAI, fake: FakeResponsesSer
 
 # -- clients that go away ----------------------------------------------------------------------------------------------
 
-def test_client_disconnect_mid_stream_does_not_stop_the_run(sdk: openai.OpenAI, fake: FakeResponsesServer,
-                                                            assistant_id: str) -> None:
-    text = "A long answer that keeps going after the client left."
-    fake.reply_text(text, chunks=["A long", " answer that", " keeps going", " after the", " client left."],
-                    chunk_delay=0.05)
-    thread_id = _thread(sdk)
+def _leave_after_first_delta(sdk: openai.OpenAI, thread_id: str, assistant_id: str) -> str:
+    """Start a streamed run, read until its first text delta, then close the connection; the run's id."""
     stream = sdk.beta.threads.runs.create(thread_id, assistant_id=assistant_id, stream=True)
     run_id = None
     for event in stream:
@@ -421,6 +417,16 @@ def test_client_disconnect_mid_stream_does_not_stop_the_run(sdk: openai.OpenAI, 
             break
     stream.close()
     assert run_id is not None
+    return run_id
+
+
+def test_client_disconnect_mid_stream_does_not_stop_the_run(sdk: openai.OpenAI, fake: FakeResponsesServer,
+                                                            assistant_id: str) -> None:
+    text = "A long answer that keeps going after the client left."
+    fake.reply_text(text, chunks=["A long", " answer that", " keeps going", " after the", " client left."],
+                    chunk_delay=0.05)
+    thread_id = _thread(sdk)
+    run_id = _leave_after_first_delta(sdk, thread_id, assistant_id)
     final = _settled(sdk, thread_id, run_id)
     assert final.status == "completed" and final.usage is not None
     message = sdk.beta.threads.messages.list(thread_id, limit=1).data[0]
@@ -448,15 +454,7 @@ def test_cancel_after_the_streaming_client_left(sdk: openai.OpenAI, fake: FakeRe
     """A run whose streaming client went away keeps running in the background and can still be cancelled."""
     fake.hang_stream("Abandoned", seconds=10)
     thread_id = _thread(sdk)
-    stream = sdk.beta.threads.runs.create(thread_id, assistant_id=assistant_id, stream=True)
-    run_id = None
-    for event in stream:
-        if event.event == "thread.run.created":
-            run_id = event.data.id
-        if event.event == "thread.message.delta":
-            break
-    stream.close()
-    assert run_id is not None
+    run_id = _leave_after_first_delta(sdk, thread_id, assistant_id)
     assert sdk.beta.threads.runs.retrieve(run_id, thread_id=thread_id).status == "in_progress"
     sdk.beta.threads.runs.cancel(run_id, thread_id=thread_id)
     assert _settled(sdk, thread_id, run_id, timeout=3).status == "cancelled"
