@@ -38,6 +38,14 @@ SETTINGS: dict[str, str] = {
     "AzureWebJobsStorage account, read by the queue-triggered function runs_execute)",
     "UPSTREAM_TIMEOUT_SECONDS": "timeout of one Responses API call (default 600)",
     "UPSTREAM_MAX_RETRIES": "retries on upstream 429/5xx/connection errors, with backoff (default 2)",
+    "UPSTREAM_IDLE_TIMEOUT_SECONDS": "a streamed Responses call that sends no event for this long fails the run with "
+    "server_error (default 120)",
+    "RUN_LEASE_SECONDS": "lease of the process executing a run, renewed while it works; a run whose lease lapsed is "
+    "taken over (default 30)",
+    "RUN_MAX_ATTEMPTS": "executions of one turn of a run (first try plus take-overs) before it fails with "
+    "server_error (default 3)",
+    "REDIS_MAX_CONNECTIONS": "size of the Redis connection pool; requests wait up to 10 s for a free connection "
+    "(default 64)",
     "LOG_LEVEL": "DEBUG | INFO | WARNING | ERROR (default INFO)",
 }
 
@@ -94,6 +102,10 @@ class Settings:
     storage_client_id: str | None = None
     upstream_timeout_seconds: float = 600.0
     upstream_max_retries: int = 2
+    upstream_idle_timeout_seconds: float = 120.0
+    run_lease_seconds: int = 30
+    run_max_attempts: int = 3
+    redis_max_connections: int = 64
     log_level: str = "INFO"
 
     @classmethod
@@ -136,6 +148,10 @@ class Settings:
             api_keys=parse_api_keys(_resolved(get("API_KEYS")) or ""),
             upstream_timeout_seconds=float(get("UPSTREAM_TIMEOUT_SECONDS") or 600),
             upstream_max_retries=int(get("UPSTREAM_MAX_RETRIES") or 2),
+            upstream_idle_timeout_seconds=float(get("UPSTREAM_IDLE_TIMEOUT_SECONDS") or 120),
+            run_lease_seconds=max(1, int(get("RUN_LEASE_SECONDS") or 30)),
+            run_max_attempts=max(1, int(get("RUN_MAX_ATTEMPTS") or 3)),
+            redis_max_connections=max(1, int(get("REDIS_MAX_CONNECTIONS") or 64)),
             log_level=(get("LOG_LEVEL") or "INFO").upper(),
         )
 

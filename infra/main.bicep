@@ -117,6 +117,22 @@ param upstreamTimeoutSeconds int = 600
 @description('UPSTREAM_MAX_RETRIES: retries on upstream 429/5xx/connection errors.')
 param upstreamMaxRetries int = 2
 
+@minValue(5)
+@description('UPSTREAM_IDLE_TIMEOUT_SECONDS: a model stream silent this long fails its run.')
+param upstreamIdleTimeoutSeconds int = 120
+
+@minValue(5)
+@description('RUN_LEASE_SECONDS: lease of the instance executing a run; a lapsed run is taken over.')
+param runLeaseSeconds int = 30
+
+@minValue(1)
+@description('RUN_MAX_ATTEMPTS: executions of one turn (first plus take-overs) before the run fails.')
+param runMaxAttempts int = 3
+
+@minValue(1)
+@description('REDIS_MAX_CONNECTIONS: Redis connection pool size per instance.')
+param redisMaxConnections int = 64
+
 // ---------------------------------------------------------------------------------------------------------------
 // API Management
 
@@ -281,6 +297,10 @@ module functionApp 'modules/functionapp.bicep' = {
     logLevel: logLevel
     upstreamTimeoutSeconds: upstreamTimeoutSeconds
     upstreamMaxRetries: upstreamMaxRetries
+    upstreamIdleTimeoutSeconds: upstreamIdleTimeoutSeconds
+    runLeaseSeconds: runLeaseSeconds
+    runMaxAttempts: runMaxAttempts
+    redisMaxConnections: redisMaxConnections
   }
 }
 

@@ -70,6 +70,10 @@ param apiKeysSecretUri string
 param logLevel string = 'INFO'
 param upstreamTimeoutSeconds int = 600
 param upstreamMaxRetries int = 2
+param upstreamIdleTimeoutSeconds int = 120
+param runLeaseSeconds int = 30
+param runMaxAttempts int = 3
+param redisMaxConnections int = 64
 
 var hostSettings = {
   // Identity-based host storage: no connection string, no key.
@@ -89,6 +93,10 @@ var commonSettings = {
   API_KEYS: '@Microsoft.KeyVault(SecretUri=${apiKeysSecretUri})'
   UPSTREAM_TIMEOUT_SECONDS: string(upstreamTimeoutSeconds)
   UPSTREAM_MAX_RETRIES: string(upstreamMaxRetries)
+  UPSTREAM_IDLE_TIMEOUT_SECONDS: string(upstreamIdleTimeoutSeconds)
+  RUN_LEASE_SECONDS: string(runLeaseSeconds)
+  RUN_MAX_ATTEMPTS: string(runMaxAttempts)
+  REDIS_MAX_CONNECTIONS: string(redisMaxConnections)
   LOG_LEVEL: logLevel
   RUN_QUEUE: 'storage'  // background runs go to the run-jobs queue, executed by the queue-triggered runs_execute
 }
