@@ -7,6 +7,7 @@ adapters or services.
 from __future__ import annotations
 
 import threading
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from core.config import Settings, get_settings
@@ -15,10 +16,12 @@ from core.ports.clock import Clock, SystemClock
 from core.ports.responses import ResponsesGateway
 from core.ports.run_queue import RunQueue
 from core.ports.store import DocumentStore
+from core.services._cancel import CancelSignals
 from core.services._repository import Repository
+from core.services._run_lifecycle import RunLifecycle
 from core.services.assistants import AssistantService
 from core.services.messages import MessageService
-from core.services.run_control import CancelSignals, RunControl
+from core.services.run_control import RunControl
 from core.services.run_executor import RunExecutor
 from core.services.runs import RunService
 from core.services.steps import StepService
@@ -44,6 +47,7 @@ class Container:
     steps: StepService
     run_queue: RunQueue
     gateway: ResponsesGateway
+    lifecycle: RunLifecycle
 
     async def aclose(self) -> None:
         """Let background runs finish, then close connections (host shutdown, tests)."""
@@ -75,7 +79,7 @@ def build_gateway(settings: Settings) -> ResponsesGateway:
     return OpenAIResponsesGateway(settings)
 
 
-def build_run_queue(settings: Settings, executor: RunExecutor) -> RunQueue:
+def build_run_queue(settings: Settings, execute: Callable[[str, str, str], Awaitable[object]]) -> RunQueue:
     """In Azure, the storage queue read by ``runs_execute``; elsewhere, tasks of this process."""
     if settings.run_queue == "storage":
         from core.adapters.storage_queue.run_queue import StorageQueueRunQueue
@@ -83,7 +87,7 @@ def build_run_queue(settings: Settings, executor: RunExecutor) -> RunQueue:
         return StorageQueueRunQueue.from_settings(settings)
     from core.adapters.memory.run_queue import InProcessRunQueue
 
-    return InProcessRunQueue(executor.execute)
+    return InProcessRunQueue(execute)
 
 
 def build(
@@ -97,22 +101,31 @@ def build(
     clock = clock or SystemClock()
     gateway = gateway if gateway is not None else build_gateway(settings)
     repository = Repository(store)
-    threads = ThreadService(repository, clock)
-    runs = RunService(repository, clock, threads)
     signals = CancelSignals()
-    executor = RunExecutor(repository, runs, gateway, clock, signals)
+
+    # The queue executes with the executor, and the lifecycle re-queues lapsed runs through the queue: the closure
+    # resolves `executor` when a job runs, after the graph is built.
+    async def execute(tenant_id: str, thread_id: str, run_id: str) -> object:
+        return await executor.execute(tenant_id, thread_id, run_id)
+
+    run_queue = build_run_queue(settings, execute)
+    lease = settings.run_lease_seconds
+    lifecycle = RunLifecycle(repository, clock, run_queue, lease_seconds=lease, max_attempts=settings.run_max_attempts)
+    executor = RunExecutor(repository, lifecycle, gateway, clock, signals, beat_seconds=min(1.0, lease / 3),
+                           idle_timeout_seconds=settings.upstream_idle_timeout_seconds)
     return Container(
         settings=settings,
         store=store,
         assistants=AssistantService(repository, clock),
-        threads=threads,
-        messages=MessageService(repository, clock),
-        runs=runs,
-        run_control=RunControl(repository, clock, runs, signals),
+        threads=ThreadService(repository, clock, lifecycle),
+        messages=MessageService(repository, clock, lifecycle),
+        runs=RunService(repository, clock, lifecycle),
+        run_control=RunControl(repository, clock, lifecycle, signals),
         executor=executor,
-        steps=StepService(repository, runs),
-        run_queue=build_run_queue(settings, executor),
+        steps=StepService(repository, lifecycle),
+        run_queue=run_queue,
         gateway=gateway,
+        lifecycle=lifecycle,
     )
 
 

@@ -137,6 +137,11 @@ class Run(_Stored):
     pending_tool_calls: list[ToolCall] = Field(default_factory=list)
     pending_step_id: str | None = None
     pending_usage: Usage | None = None  # usage of the call that asked for the pending tool calls
+    # The lease (core.services._run_lifecycle): who executes the run, and until when (unix seconds) it must be claimed
+    # or renewed before anyone may take it over. ``attempts`` counts executions of the current turn.
+    lease_owner: str | None = None
+    lease_expires_at: int | None = None
+    attempts: int = 0
 
 
 class RunStep(_Stored):

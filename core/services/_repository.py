@@ -13,7 +13,6 @@ from core.domain.errors import InvalidRequestError, NotFoundError
 from core.domain.models import Assistant, Message, Run, RunStep, Thread, _Stored
 from core.domain.pagination import ListQuery, Page
 from core.ports.store import INDEXES_FIELD, Create, Delete, DocumentStore, Partition, Replace, Write
-from core.services._run_state import is_blocking
 
 __all__ = ["Repository", "assistants_of", "thread_partition"]
 
@@ -94,13 +93,6 @@ class Repository:
             obj._etag = doc.etag
             objects.append(obj)
         return Page(objects, found.has_more)
-
-    async def blocking_run(self, thread: Thread, now: int) -> Run | None:
-        """The run that holds the thread (active and not overdue), if any."""
-        if not thread.active_run_id:
-            return None
-        run = await self.find(Run, thread_partition(thread.id), thread.active_run_id, thread.tenant_id)
-        return run if run is not None and is_blocking(run, now) else None
 
     async def save(
         self,

@@ -1,27 +1,45 @@
 """One Responses call of a run, mapped event by event onto Assistants objects and stream events (§5.5).
 
-The :class:`Turn` keeps the objects the call opens (messages, steps), announces each as it appears and forwards
-every delta as it arrives. It stores newly created objects at once (so pollers see them); the run executor
-persists the outcome when the call ends.
+The :class:`Turn` does no I/O (the h11 idea): :meth:`Turn.handle` takes one Responses stream event and returns
+what follows from it, as effects in order: :class:`Store` (objects that just appeared, to be stored at once so
+pollers see them) and :class:`Event` (an Assistants stream event). :meth:`Turn.finish` settles what the call left
+open for the run's outcome and returns the events announcing it. The run executor applies the effects and writes
+the outcome.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from core.domain.ids import new_id
 from core.domain.models import JSON, Message, Run, RunStep, ToolCall, _Stored
 from core.ports.clock import Clock
 
-from ._repository import Repository, thread_partition
+from ._run_state import settle_message, settle_step
 from .translation import map_annotation, usage_of
 
-__all__ = ["Emit", "Turn"]
+__all__ = ["Effect", "Emit", "Event", "Store", "Turn"]
 
 Emit = Callable[[str, "_Stored | JSON"], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Store:
+    """Objects the call just opened: store them now (before the events that announce them)."""
+
+    objects: tuple[_Stored, ...]
+
+
+@dataclass(frozen=True)
+class Event:
+    """An Assistants stream event."""
+
+    name: str
+    payload: _Stored | JSON
+
+
+Effect = Store | Event
 
 
 @dataclass
@@ -39,11 +57,10 @@ class _OpenMessage:
 
 
 class Turn:
-    def __init__(self, run: Run, repository: Repository, clock: Clock, emit: Emit) -> None:
+    def __init__(self, run: Run, clock: Clock) -> None:
         self.run = run
-        self._repository = repository
         self._clock = clock
-        self._emit = emit
+        self._effects: list[Effect] = []
         self.messages: dict[int, _OpenMessage] = {}  # by output_index
         self.steps: list[RunStep] = []  # every step this call created, in order
         self.tool_step: RunStep | None = None  # the step gathering this call's function calls
@@ -54,17 +71,19 @@ class Turn:
         self.output_items: list[JSON] = []
         self.terminal: JSON | None = None  # the final Response object
         self.terminal_event: str | None = None
-        self.stored: set[str] = set()  # ids of the objects this call has written to the store
-        self._writes: list[asyncio.Future[None]] = []
 
-    async def settle_writes(self) -> None:
-        """Wait for the writes this call started (a cancelled call may leave one in flight)."""
-        await asyncio.gather(*self._writes, return_exceptions=True)
-
-    async def handle(self, event: JSON) -> None:
+    def handle(self, event: JSON) -> list[Effect]:
+        """What one Responses stream event means for the run, in order."""
         handler = _HANDLERS.get(event.get("type", ""))
         if handler is not None:
-            await handler(self, event)
+            handler(self, event)
+        effects, self._effects = self._effects, []
+        return effects
+
+    def _emit(self, name: str, payload: _Stored | JSON) -> None:
+        # Objects change as the call goes on; the event shows them as they are now.
+        shown = payload.model_copy(deep=True) if isinstance(payload, _Stored) else payload
+        self._effects.append(Event(name, shown))
 
     # -- helpers ---------------------------------------------------------------------------------------------------
 
@@ -75,40 +94,30 @@ class Turn:
         self.steps.append(step)
         return step
 
-    async def _announce(self, step: RunStep, message: Message | None = None) -> None:
-        created: list[_Stored] = [step] if message is None else [step, message]
-
-        async def save() -> None:
-            await self._repository.save(thread_partition(self.run.thread_id), create=created)
-            self.stored.update(obj.id for obj in created)
-
-        # A cancel aborts this turn at any await; shielding lets a write already under way finish, so the outcome
-        # knows for certain which objects exist (see `settle_writes`).
-        write = asyncio.ensure_future(save())
-        self._writes.append(write)
-        await asyncio.shield(write)
-        await self._emit("thread.run.step.created", step)
-        await self._emit("thread.run.step.in_progress", step)
+    def _announce(self, step: RunStep, message: Message | None = None) -> None:
+        self._effects.append(Store((step,) if message is None else (step, message)))
+        self._emit("thread.run.step.created", step)
+        self._emit("thread.run.step.in_progress", step)
         if message is not None:
-            await self._emit("thread.message.created", message)
-            await self._emit("thread.message.in_progress", message)
+            self._emit("thread.message.created", message)
+            self._emit("thread.message.in_progress", message)
 
-    async def close_message_step(self) -> None:
+    def close_message_step(self) -> None:
         """Complete the step of the last finished message (before another item opens, or at the end)."""
         step, self._message_step = self._message_step, None
         if step is not None and step.status == "in_progress":
             step.status, step.completed_at = "completed", self._clock.now()
-            await self._emit("thread.run.step.completed", step)
+            self._emit("thread.run.step.completed", step)
 
-    async def _message_delta(self, open_message: _OpenMessage, index: int, part_delta: JSON) -> None:
+    def _message_delta(self, open_message: _OpenMessage, index: int, part_delta: JSON) -> None:
         open_message.announced.add(index)
         delta = {"id": open_message.message.id, "object": "thread.message.delta", "delta": {"content": [part_delta]}}
-        await self._emit("thread.message.delta", delta)
+        self._emit("thread.message.delta", delta)
 
-    async def _step_delta(self, step: RunStep, call_delta: JSON) -> None:
+    def _step_delta(self, step: RunStep, call_delta: JSON) -> None:
         delta = {"id": step.id, "object": "thread.run.step.delta",
                  "delta": {"step_details": {"type": "tool_calls", "tool_calls": [call_delta]}}}
-        await self._emit("thread.run.step.delta", delta)
+        self._emit("thread.run.step.delta", delta)
 
     def _part(self, event: JSON) -> tuple[_OpenMessage, int, JSON]:
         open_message = self.messages[event["output_index"]]
@@ -117,12 +126,12 @@ class Turn:
 
     # -- upstream events -------------------------------------------------------------------------------------------
 
-    async def _item_added(self, event: JSON) -> None:
+    def _item_added(self, event: JSON) -> None:
         item, position = event["item"], event["output_index"]
         kind = item.get("type")
         if kind not in ("message", "function_call", "file_search_call", "code_interpreter_call"):
             return
-        await self.close_message_step()
+        self.close_message_step()
         now = self._clock.now()
         if kind == "message":
             message = Message(id=new_id("msg"), created_at=now, tenant_id=self.run.tenant_id,
@@ -131,27 +140,27 @@ class Turn:
             step = self._new_step("message_creation",
                                   {"type": "message_creation", "message_creation": {"message_id": message.id}})
             self.messages[position] = _OpenMessage(message, step)
-            await self._announce(step, message)
+            self._announce(step, message)
         elif kind == "function_call":
             if self.tool_step is None:
                 self.tool_step = self._new_step("tool_calls", {"type": "tool_calls", "tool_calls": []})
-                await self._announce(self.tool_step)
+                self._announce(self.tool_step)
             calls = self.tool_step.step_details["tool_calls"]
             self._tool_index[position] = len(calls)
             call = {"id": item["call_id"], "type": "function",
                     "function": {"name": item["name"], "arguments": "", "output": None}}
             calls.append(call)
-            await self._step_delta(self.tool_step, {"index": len(calls) - 1, **call})
+            self._step_delta(self.tool_step, {"index": len(calls) - 1, **call})
         else:
             builtin = "file_search" if kind == "file_search_call" else "code_interpreter"
             body: JSON = {} if builtin == "file_search" else {"input": "", "outputs": []}
             call = {"id": item["id"], "type": builtin, builtin: body}
             step = self._new_step("tool_calls", {"type": "tool_calls", "tool_calls": [call]})
             self._builtin[position] = step
-            await self._announce(step)
-            await self._step_delta(step, {"index": 0, "id": item["id"], "type": builtin, builtin: dict(body)})
+            self._announce(step)
+            self._step_delta(step, {"index": 0, "id": item["id"], "type": builtin, builtin: dict(body)})
 
-    async def _part_added(self, event: JSON) -> None:
+    def _part_added(self, event: JSON) -> None:
         open_message = self.messages.get(event["output_index"])
         if open_message is None:
             return
@@ -162,15 +171,15 @@ class Turn:
         else:
             content.append({"type": "text", "text": {"value": "", "annotations": []}})
 
-    async def _text_delta(self, event: JSON) -> None:
+    def _text_delta(self, event: JSON) -> None:
         open_message, index, part = self._part(event)
         part["text"]["value"] += event["delta"]
         text: JSON = {"value": event["delta"]}
         if index not in open_message.announced:
             text["annotations"] = []
-        await self._message_delta(open_message, index, {"index": index, "type": "text", "text": text})
+        self._message_delta(open_message, index, {"index": index, "type": "text", "text": text})
 
-    async def _annotation_added(self, event: JSON) -> None:
+    def _annotation_added(self, event: JSON) -> None:
         open_message, index, part = self._part(event)
         upstream = dict(event["annotation"])
         for key in ("start_index", "end_index"):
@@ -187,31 +196,31 @@ class Turn:
         annotations = part["text"]["annotations"]
         annotations.append(annotation)
         text = {"value": marker, "annotations": [{"index": len(annotations) - 1, **annotation}]}
-        await self._message_delta(open_message, index, {"index": index, "type": "text", "text": text})
+        self._message_delta(open_message, index, {"index": index, "type": "text", "text": text})
 
-    async def _refusal_delta(self, event: JSON) -> None:
+    def _refusal_delta(self, event: JSON) -> None:
         open_message, index, part = self._part(event)
         part["refusal"] += event["delta"]
-        await self._message_delta(open_message, index, {"index": index, "type": "refusal", "refusal": event["delta"]})
+        self._message_delta(open_message, index, {"index": index, "type": "refusal", "refusal": event["delta"]})
 
-    async def _arguments_delta(self, event: JSON) -> None:
+    def _arguments_delta(self, event: JSON) -> None:
         position = event["output_index"]
         if self.tool_step is None or position not in self._tool_index:
             return
         index = self._tool_index[position]
         self.tool_step.step_details["tool_calls"][index]["function"]["arguments"] += event["delta"]
-        await self._step_delta(self.tool_step, {"index": index, "type": "function",
+        self._step_delta(self.tool_step, {"index": index, "type": "function",
                                                 "function": {"arguments": event["delta"]}})
 
-    async def _code_delta(self, event: JSON) -> None:
+    def _code_delta(self, event: JSON) -> None:
         step = self._builtin.get(event["output_index"])
         if step is None:
             return
         step.step_details["tool_calls"][0]["code_interpreter"]["input"] += event["delta"]
-        await self._step_delta(step, {"index": 0, "type": "code_interpreter",
+        self._step_delta(step, {"index": 0, "type": "code_interpreter",
                                       "code_interpreter": {"input": event["delta"]}})
 
-    async def _item_done(self, event: JSON) -> None:
+    def _item_done(self, event: JSON) -> None:
         item, position = event["item"], event["output_index"]
         self.output_items.append(item)  # replayed verbatim in this run's later calls (§4.3)
         kind = item.get("type")
@@ -221,11 +230,11 @@ class Turn:
                 if index not in open_message.announced:  # every part needs a delta, or handlers never see it
                     empty: JSON = ({"index": index, "type": "refusal", "refusal": ""} if part["type"] == "refusal"
                                    else {"index": index, "type": "text", "text": {"value": "", "annotations": []}})
-                    await self._message_delta(open_message, index, empty)
+                    self._message_delta(open_message, index, empty)
             if item.get("status") != "incomplete":
                 message = open_message.message
                 message.status, message.completed_at = "completed", self._clock.now()
-                await self._emit("thread.message.completed", message)
+                self._emit("thread.message.completed", message)
                 self._message_step = open_message.step
         elif kind == "function_call" and self.tool_step is not None and position in self._tool_index:
             call = self.tool_step.step_details["tool_calls"][self._tool_index[position]]
@@ -233,9 +242,9 @@ class Turn:
             self.function_calls.append(ToolCall(id=item["call_id"], name=item["name"],
                                                 arguments=call["function"]["arguments"]))
         elif position in self._builtin:
-            await self._builtin_done(self._builtin[position], item)
+            self._builtin_done(self._builtin[position], item)
 
-    async def _builtin_done(self, step: RunStep, item: JSON) -> None:
+    def _builtin_done(self, step: RunStep, item: JSON) -> None:
         call = step.step_details["tool_calls"][0]
         if call["type"] == "file_search":
             results = [
@@ -251,31 +260,42 @@ class Turn:
                             for output in item.get("outputs") or [] if output.get("type") == "logs"],
             }
         step.status, step.completed_at = "completed", self._clock.now()
-        await self._emit("thread.run.step.completed", step)
+        self._emit("thread.run.step.completed", step)
 
-    async def _terminal(self, event: JSON) -> None:
+    def _terminal(self, event: JSON) -> None:
         self.terminal, self.terminal_event = event.get("response") or {}, event["type"]
         if event["type"] == "response.completed":
             last = self._message_step
             if last is not None and last is self.steps[-1]:
                 last.usage = usage_of(self.terminal)  # before the event announcing the step, which carries it
-            await self.close_message_step()
+            self.close_message_step()
 
-    def usage_for_steps(self) -> None:
-        """The call's usage goes to its last step, zeros to the others (§4.11); a pending tool step gets it later."""
+    def finish(self, outcome: str, now: int, *, message_reason: str | None = None,
+               step_error: JSON | None = None) -> list[Event]:
+        """Settle what the call left open for the run's ``outcome``; returns the events announcing it, to be sent
+        once the outcome is stored. Safe to call again with another outcome (a cancel that won a race)."""
+        for entry in self.messages.values():
+            if entry.message.status == "in_progress":
+                settle_message(entry.message, outcome, now, message_reason)
+                self._emit(f"thread.message.{entry.message.status}", entry.message)
+        self.close_message_step()
+        if outcome != "requires_action":  # the tool step stays open until its outputs arrive
+            for step in self.steps:
+                if step.status == "in_progress":
+                    settle_step(step, outcome, now, last_error=step_error)
+                    self._emit(f"thread.run.step.{step.status}", step)
         usage = usage_of(self.terminal or {})
-        for step in self.steps:
+        for step in self.steps:  # the call's usage goes to its last step, zeros to the others (§4.11)
             if step.status == "completed" and step.usage is None:
                 step.usage = usage if step is self.steps[-1] else type(usage)()
+        events, self._effects = [effect for effect in self._effects if isinstance(effect, Event)], []
+        return events
 
-    def open_messages(self) -> list[Message]:
-        return [entry.message for entry in self.messages.values() if entry.message.status == "in_progress"]
-
-    def all_objects(self) -> list[Any]:
+    def objects(self) -> list[_Stored]:
+        """Every object this call opened."""
         return [*(entry.message for entry in self.messages.values()), *self.steps]
 
-
-_HANDLERS: dict[str, Callable[[Turn, JSON], Awaitable[None]]] = {
+_HANDLERS: dict[str, Callable[[Turn, JSON], None]] = {
     "response.output_item.added": Turn._item_added,
     "response.content_part.added": Turn._part_added,
     "response.output_text.delta": Turn._text_delta,

@@ -6,50 +6,23 @@ from collections.abc import Mapping
 from typing import Any
 
 from core.domain.errors import InvalidRequestError
-from core.domain.ids import new_id
-from core.domain.models import JSON, Message, Thread
+from core.domain.models import Message, Thread
 from core.domain.pagination import ListQuery, Page
 from core.ports.clock import Clock
 
+from ._objects import new_message
 from ._repository import Repository, thread_partition
 from ._retry import retry_on_conflict
+from ._run_lifecycle import RunLifecycle
 
-__all__ = ["MessageService", "content_parts", "new_message"]
-
-
-def content_parts(content: str | list[JSON]) -> list[JSON]:
-    """Request content (a string or request parts) as stored parts: text becomes ``{"value", "annotations"}``."""
-    if isinstance(content, str):
-        return [{"type": "text", "text": {"value": content, "annotations": []}}]
-    parts: list[JSON] = []
-    for part in content:
-        if part["type"] == "text":
-            parts.append({"type": "text", "text": {"value": part["text"], "annotations": []}})
-        else:
-            parts.append(dict(part))
-    return parts
-
-
-def new_message(tenant_id: str, thread_id: str, created_at: int, fields: Mapping[str, Any]) -> Message:
-    """A client-written message (``role``, ``content``, optional ``attachments``/``metadata``), already complete."""
-    return Message(
-        id=new_id("msg"),
-        created_at=created_at,
-        tenant_id=tenant_id,
-        thread_id=thread_id,
-        status="completed",
-        completed_at=created_at,
-        role=fields["role"],
-        content=content_parts(fields["content"]),
-        attachments=list(fields.get("attachments") or []),
-        metadata=dict(fields.get("metadata") or {}),
-    )
+__all__ = ["MessageService"]
 
 
 class MessageService:
-    def __init__(self, repository: Repository, clock: Clock) -> None:
+    def __init__(self, repository: Repository, clock: Clock, lifecycle: RunLifecycle) -> None:
         self._repository = repository
         self._clock = clock
+        self._lifecycle = lifecycle
 
     async def _thread(self, tenant_id: str, thread_id: str) -> Thread:
         return await self._repository.load(Thread, thread_partition(thread_id), thread_id, tenant_id)
@@ -59,7 +32,7 @@ class MessageService:
 
         async def attempt() -> Message:
             thread = await self._thread(tenant_id, thread_id)
-            run = await self._repository.blocking_run(thread, self._clock.now())
+            run = await self._lifecycle.blocking_run(thread)
             if run is not None:
                 raise InvalidRequestError(f"Can't add messages to {thread_id} while a run {run.id} is active.")
             message = new_message(tenant_id, thread_id, self._clock.now(), fields)

@@ -2,73 +2,59 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 
 from core.domain.errors import InvalidRequestError
-from core.domain.models import Run, RunStep
+from core.domain.models import Run, RunStep, Thread
 from core.ports.clock import Clock
 
+from ._cancel import CancelSignals
 from ._repository import Repository, thread_partition
 from ._retry import retry_on_conflict
+from ._run_lifecycle import RunLifecycle, lapsed
 from ._run_state import move, settle_step
-from .runs import RunService
 
-__all__ = ["CancelSignals", "RunControl"]
-
-
-class CancelSignals:
-    """Per-process signals, so a cancel aborts a run executing in this process at once instead of at its next
-    status check (runs executing in another process notice within a second through the store)."""
-
-    def __init__(self) -> None:
-        self._events: dict[str, asyncio.Event] = {}
-
-    def watch(self, run_id: str) -> asyncio.Event:
-        return self._events.setdefault(run_id, asyncio.Event())
-
-    def forget(self, run_id: str) -> None:
-        self._events.pop(run_id, None)
-
-    def fire(self, run_id: str) -> None:
-        event = self._events.get(run_id)
-        if event is not None:
-            event.set()
+__all__ = ["RunControl"]
 
 
 class RunControl:
-    def __init__(self, repository: Repository, clock: Clock, runs: RunService, signals: CancelSignals) -> None:
+    def __init__(self, repository: Repository, clock: Clock, lifecycle: RunLifecycle, signals: CancelSignals) -> None:
         self._repository = repository
         self._clock = clock
-        self._runs = runs
+        self._lifecycle = lifecycle
         self._signals = signals
 
-    async def cancel(self, tenant_id: str, thread_id: str, run_id: str) -> Run:
-        """Move an active run to ``cancelling``; a run with nothing in flight goes on to ``cancelled`` at once."""
+    async def _load(self, tenant_id: str, thread_id: str, run_id: str) -> Run:
+        await self._repository.load(Thread, thread_partition(thread_id), thread_id, tenant_id)
+        return await self._lifecycle.load(tenant_id, thread_id, run_id)
 
-        async def attempt() -> tuple[Run, str]:
-            run = await self._runs.retrieve(tenant_id, thread_id, run_id)
+    async def cancel(self, tenant_id: str, thread_id: str, run_id: str) -> Run:
+        """Move an active run to ``cancelling``; a run with nothing in flight (queued, waiting for tool outputs, or
+        whose executor is gone) goes on to ``cancelled`` at once."""
+
+        async def attempt() -> tuple[Run, bool]:
+            run = await self._load(tenant_id, thread_id, run_id)
             if run.status == "cancelling":
-                return run, run.status
+                return run, False
             if run.status not in ("queued", "in_progress", "requires_action"):
                 raise InvalidRequestError(f"Cannot cancel run with status '{run.status}'.")
-            previous = run.status
+            idle = run.status != "in_progress" or lapsed(run, self._clock.now())
             move(run, "cancelling", self._clock.now())
             await self._repository.save(thread_partition(thread_id), replace=[run])
-            return run, previous
+            return run, idle
 
-        run, previous = await retry_on_conflict(attempt)
+        run, idle = await retry_on_conflict(attempt)
         self._signals.fire(run.id)
-        if previous in ("queued", "requires_action"):
+        if idle:
             shown = run.model_copy(deep=True)
             await retry_on_conflict(lambda: self._finish_cancel(tenant_id, thread_id, run_id))
             return shown
         return run
 
     async def _finish_cancel(self, tenant_id: str, thread_id: str, run_id: str) -> None:
-        run = await self._runs.retrieve(tenant_id, thread_id, run_id)
+        run = await self._load(tenant_id, thread_id, run_id)
         if run.status == "cancelling":
-            await self._runs.finish(run, "cancelled")
+            await self._lifecycle.finish(run, "cancelled")
 
     async def submit_tool_outputs(
         self, tenant_id: str, thread_id: str, run_id: str, outputs: Sequence[tuple[str, str]]
@@ -76,7 +62,7 @@ class RunControl:
         """Record every pending call's output (all in one request), complete the tool step and re-queue the run."""
 
         async def attempt() -> tuple[Run, RunStep]:
-            run = await self._runs.retrieve(tenant_id, thread_id, run_id)
+            run = await self._load(tenant_id, thread_id, run_id)
             if run.status != "requires_action":
                 raise InvalidRequestError(f'Runs in status "{run.status}" do not accept tool outputs.')
             pending = {call.id: call for call in run.pending_tool_calls}
@@ -107,6 +93,7 @@ class RunControl:
             ]
             run.pending_tool_calls, run.pending_step_id, run.pending_usage = [], None, None
             move(run, "queued", now)
+            self._lifecycle.queued(run)
             await self._repository.save(thread_partition(thread_id), replace=[run, step])
             return run, step
 

@@ -1,226 +1,303 @@
 """Executing a run: one Responses call per turn, mapped by a :class:`~._turn.Turn`, outcome persisted
-conditionally (§4, §5).
+conditionally (§4, §5), all under the run's lease (:mod:`._run_lifecycle`).
 
-The same code serves streamed runs (``emit`` writes SSE frames) and background runs (``emit`` discards). A cancel
-is noticed at once in this process (:class:`~.run_control.CancelSignals`) and within ``status_poll_seconds``
-from any other, through the stored status. Outcomes are written with the run's etag: when a cancel (or expiry)
-won the race, that status stands and no second outcome is written.
+The same code serves streamed runs (``emit`` writes SSE frames) and background runs (``emit`` discards). While the
+call streams, a *watcher* beats every ``beat_seconds``: it renews the lease and looks for a cancel (noticed at once
+in this process through :class:`~._cancel.CancelSignals`). The watcher is never cancelled: it stops when told, at
+its next beat, because a task cancelled inside a Redis call can lose the cancellation (Python 3.11) and hang the run.
+
+Store errors are never mistaken for a cancel: the watcher retries at its next beat, and every write of the turn is
+retried with backoff for as long as the lease holds; after that the run is left to take-over. The outcome is written
+on a fresh read of the run, conditionally: when a cancel, an expiry or a take-over won, that status stands.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-from typing import Any
+import random
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
+from typing import Any, TypeVar
 
-from core.domain.errors import ConcurrencyError, UpstreamError
-from core.domain.ids import creation_key
+from core.domain.errors import ConcurrencyError, ServiceUnavailableError, UpstreamError
 from core.domain.models import JSON, Message, Run, RunStep, _Stored
-from core.domain.pagination import ListQuery
 from core.logs import get_logger
 from core.ports.clock import Clock
 from core.ports.responses import ResponsesGateway
 
+from ._cancel import CancelSignals
+from ._history import history_request
 from ._repository import Repository, thread_partition
-from ._run_state import move, settle_message, settle_step
-from ._turn import Emit, Turn
-from .run_control import CancelSignals
-from .runs import RunService
-from .translation import (
-    MAX_HISTORY_MESSAGES,
-    MIN_OUTPUT_TOKENS,
-    build_request,
-    run_error_code,
-    step_error_code,
-    usage_of,
-)
+from ._run_lifecycle import RunLifecycle
+from ._run_state import move
+from ._turn import Emit, Event, Store, Turn
+from .translation import run_error_code, step_error_code, usage_of
 
-__all__ = ["RunExecutor", "discard"]
+__all__ = ["LeaseLost", "RunExecutor", "discard"]
 
 _log = get_logger("runs")
+T = TypeVar("T")
+_GRACE_SECONDS = 10.0  # how long a stopped task may take to notice (a store call times out after 5 s)
+_TERMINAL_EVENTS = {"response.completed": "completed", "response.incomplete": "incomplete",
+                    "response.failed": "failed"}
 
 
 async def discard(event: str, payload: _Stored | JSON) -> None:
     """The ``emit`` of runs nobody is streaming."""
 
 
+class LeaseLost(Exception):
+    """The store stayed unreachable until this executor's lease ran out: the run now belongs to take-over."""
+
+
+class _Execution:
+    """One claimed execution: the run as claimed, its owner token and how long its lease is known to hold."""
+
+    def __init__(self, run: Run, owner: str, clock: Clock) -> None:
+        self.run = run
+        self.owner = owner
+        self.clock = clock
+        self.lease_until = run.lease_expires_at or clock.now()
+        self.stored: set[str] = set()  # ids of the turn's objects already in the store
+        self.stopping = False
+
+    async def persist(self, write: Callable[[], Awaitable[T]]) -> T:
+        """Run a store operation, retrying transient failures with backoff while the lease holds."""
+        tries = 0
+        while True:
+            try:
+                return await write()
+            except ServiceUnavailableError:
+                if self.clock.now() >= self.lease_until:
+                    raise LeaseLost from None
+                tries += 1
+                await asyncio.sleep(random.uniform(0.05, min(2.0, 0.1 * 2**tries)))
+
+
 class RunExecutor:
-    def __init__(self, repository: Repository, runs: RunService, gateway: ResponsesGateway, clock: Clock,
-                 signals: CancelSignals, status_poll_seconds: float = 1.0) -> None:
+    def __init__(self, repository: Repository, lifecycle: RunLifecycle, gateway: ResponsesGateway, clock: Clock,
+                 signals: CancelSignals, *, beat_seconds: float = 1.0, idle_timeout_seconds: float = 120.0) -> None:
         self._repository = repository
-        self._runs = runs
+        self._lifecycle = lifecycle
         self._gateway = gateway
         self._clock = clock
         self._signals = signals
-        self._poll = status_poll_seconds
+        self._beat = beat_seconds
+        self._idle = idle_timeout_seconds
+        self._stragglers: set[asyncio.Future[Any]] = set()  # stopped tasks still finishing a store call
 
     async def execute(self, tenant_id: str, thread_id: str, run_id: str, emit: Emit = discard) -> Run | None:
-        """Take a queued run through one Responses call to its next resting status; ``None`` if it was not queued."""
+        """Take a queued (or lapsed) run through one Responses call to its next resting status; ``None`` if it was
+        not this executor's to run, or its lease was lost to a store outage (take-over finishes it)."""
         signal = self._signals.watch(run_id)  # before the run is ours, so no cancel can slip in between
         try:
-            run = await self._start(tenant_id, thread_id, run_id)
+            run = await self._lifecycle.claim(tenant_id, thread_id, run_id, owner=uuid.uuid4().hex)
             if run is None:
                 return None
+            execution = _Execution(run, run.lease_owner or "", self._clock)
             await emit("thread.run.in_progress", run)
             try:
-                return await self._turn(run, emit, signal)
+                return await self._turn(execution, emit, signal)
+            except LeaseLost:
+                _log.warning("run left to take-over: the store was unreachable for its whole lease",
+                             extra={"run_id": run_id})
+                return None
             except Exception:  # a bug must not leave the run in_progress until it expires
                 _log.exception("run execution failed", extra={"run_id": run_id})
                 failure = UpstreamError("The server had an error while processing the run.")
-                return await self._conclude(run, None, emit, "failed", error=failure)
+                return await self._conclude(execution, None, emit, "failed", error=failure)
         finally:
             self._signals.forget(run_id)
 
-    async def _start(self, tenant_id: str, thread_id: str, run_id: str) -> Run | None:
-        for _ in range(8):
-            run = await self._runs.retrieve(tenant_id, thread_id, run_id, check_thread=False)
-            if run.status != "queued":
-                return None
-            move(run, "in_progress", self._clock.now())
-            try:
-                await self._repository.save(thread_partition(thread_id), replace=[run])
-                return run
-            except ConcurrencyError:
-                continue
-        return None
+    async def _turn(self, execution: _Execution, emit: Emit, signal: asyncio.Event) -> Run | None:
+        run = execution.run
+        request, stop_reason = await execution.persist(lambda: history_request(self._repository, run))
+        if request is None:
+            return await self._conclude(execution, None, emit, "incomplete", reason=stop_reason)
+        turn = Turn(run, self._clock)
+        outcome, error = await self._call(execution, turn, request, emit, signal)
+        if outcome is None:
+            return None
+        return await self._conclude(execution, turn, emit, outcome, error=error)
 
-    async def _turn(self, run: Run, emit: Emit, signal: asyncio.Event) -> Run | None:
-        budget = run.max_completion_tokens
-        if budget is not None and budget - run.accrued_usage.completion_tokens < MIN_OUTPUT_TOKENS:
-            return await self._conclude(run, None, emit, "incomplete", reason="max_completion_tokens")
-        if run.max_prompt_tokens is not None and run.accrued_usage.prompt_tokens >= run.max_prompt_tokens:
-            return await self._conclude(run, None, emit, "incomplete", reason="max_prompt_tokens")
-        history = await self._history(run)
-        request = build_request(run, history, first_call=run.upstream_calls == 0)
-        if run.max_prompt_tokens is not None:
-            while len(history) > 1 and _estimated_tokens(request) > run.max_prompt_tokens:  # keep the latest turn
-                history = history[1:]
-                request = build_request(run, history, first_call=run.upstream_calls == 0)
-            if _estimated_tokens(request) > run.max_prompt_tokens:
-                return await self._conclude(run, None, emit, "incomplete", reason="max_prompt_tokens")
-        turn = Turn(run, self._repository, self._clock, emit)
-        outcome, error = await self._call(turn, request, signal)
-        return await self._conclude(run, turn, emit, outcome, error=error)
+    # -- the call ----------------------------------------------------------------------------------------------------
 
-    async def _history(self, run: Run) -> list[Message | RunStep]:
-        """The thread before this run: recent messages and earlier tool steps, oldest first (§4.3)."""
-        partition = thread_partition(run.thread_id)
-        limit = MAX_HISTORY_MESSAGES
-        if run.truncation_strategy.get("type") == "last_messages" and run.truncation_strategy.get("last_messages"):
-            limit = min(limit, int(run.truncation_strategy["last_messages"]))
-        messages = (await self._repository.page(Message, partition, "messages", ListQuery(limit, "desc"))).data
-        messages = [message for message in messages if message.run_id != run.id]
-        oldest = creation_key(messages[-1].id if messages else run.id)
-        steps = (await self._repository.page(RunStep, partition, "tool_steps", ListQuery(100, "desc"))).data
-        steps = [step for step in steps if step.run_id != run.id and creation_key(step.id) > oldest]
-        merged: list[Message | RunStep] = [*messages, *steps]
-        return sorted(merged, key=lambda entry: creation_key(entry.id))
-
-    async def _call(self, turn: Turn, request: JSON, signal: asyncio.Event) -> tuple[str, UpstreamError | None]:
-        """Stream the call into ``turn`` unless a cancel arrives first; returns (outcome, error)."""
-
-        async def consume() -> None:
-            stream = self._gateway.stream(request)
-            try:
-                async for event in stream:
-                    await turn.handle(event)
-            finally:
-                await stream.aclose()
-
-        consumer = asyncio.create_task(consume())
-        watcher = asyncio.create_task(self._watch_for_cancel(turn.run, signal))
-        try:
-            done, _ = await asyncio.wait({consumer, watcher}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (consumer, watcher):
-                task.cancel()
-            await asyncio.gather(consumer, watcher, return_exceptions=True)
-        if consumer not in done:
-            return "cancelled", None
+    async def _call(self, execution: _Execution, turn: Turn, request: JSON, emit: Emit,
+                    signal: asyncio.Event) -> tuple[str | None, UpstreamError | None]:
+        """Stream the call into ``turn`` while the watcher beats; (outcome, error), outcome ``None`` if the run
+        is no longer ours."""
+        consumer = asyncio.create_task(self._consume(execution, turn, request, emit))
+        watcher = asyncio.create_task(self._watch(execution, signal))
+        await asyncio.wait({consumer, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        if consumer.done():
+            execution.stopping = True
+            signal.set()  # wakes the watcher now rather than at its next beat
+            await self._settle_task(watcher)
+        else:
+            consumer.cancel()  # it awaits the upstream or a shielded write, never a bare store call
+            await self._settle_task(consumer)
+            return ("cancelled", None) if watcher.result() == "cancel" else (None, None)
         failure = consumer.exception()
         if isinstance(failure, UpstreamError):
             return "failed", failure
         if failure is not None:
             raise failure
-        kinds = {"response.completed": "completed", "response.incomplete": "incomplete", "response.failed": "failed"}
-        outcome = kinds.get(turn.terminal_event or "")
+        outcome = _TERMINAL_EVENTS.get(turn.terminal_event or "")
         if outcome is None:
             return "failed", UpstreamError("The model stream ended before the response was complete.")
         if outcome == "completed" and turn.function_calls:
             return "requires_action", None
         return outcome, None
 
-    async def _watch_for_cancel(self, run: Run, signal: asyncio.Event) -> None:
+    async def _consume(self, execution: _Execution, turn: Turn, request: JSON, emit: Emit) -> None:
+        async for event in self._events(request):
+            for effect in turn.handle(event):
+                if isinstance(effect, Store):
+                    await self._store(execution, effect.objects)
+                else:
+                    await emit(effect.name, effect.payload)
+
+    async def _events(self, request: JSON) -> AsyncIterator[JSON]:
+        """The upstream's events; an upstream silent for the idle timeout fails the call (and frees the thread)."""
+        stream = self._gateway.stream(request)
+        try:
+            while True:
+                try:
+                    async with asyncio.timeout(self._idle):
+                        event = await anext(stream)
+                except StopAsyncIteration:
+                    return
+                except TimeoutError:
+                    _log.warning("upstream stream went silent", extra={"idle_seconds": self._idle})
+                    raise UpstreamError(f"The model sent nothing for {self._idle:g} seconds.") from None
+                yield event
+        finally:
+            await stream.aclose()
+
+    async def _store(self, execution: _Execution, objects: tuple[_Stored, ...]) -> None:
+        """Store new objects; shielded, so a cancel arriving meanwhile lets the write finish and the outcome knows
+        for certain which objects exist."""
+        partition = thread_partition(execution.run.thread_id)
+
+        async def create() -> None:
+            with contextlib.suppress(ConcurrencyError):  # a retried write that had landed after all
+                await self._repository.save(partition, create=objects)
+            execution.stored.update(obj.id for obj in objects)
+
+        await asyncio.shield(self._track(asyncio.ensure_future(execution.persist(create))))
+
+    async def _watch(self, execution: _Execution, signal: asyncio.Event) -> str:
+        """Beat until stopped: renew the lease and look for a cancel. Returns ``stopped``, ``cancel`` or ``lost``."""
+        run = execution.run
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(signal.wait(), self._poll)
-                return
-            stored = await self._repository.find(Run, thread_partition(run.thread_id), run.id, run.tenant_id)
-            if stored is None or stored.status != "in_progress":
-                return
-
-    async def _conclude(self, run: Run, turn: Turn | None, emit: Emit, outcome: str, *,
-                        error: UpstreamError | None = None, reason: str | None = None) -> Run | None:
-        """Settle what the turn opened, write the outcome conditionally, then announce it."""
-        if turn is not None:
-            run.accrued_usage = run.accrued_usage + usage_of(turn.terminal or {})
-            run.upstream_calls += 1
-            run.output_items = [*run.output_items, *turn.output_items]
-        for _ in range(8):
+                await asyncio.wait_for(signal.wait(), self._beat)
+            if execution.stopping:
+                return "stopped"
+            if signal.is_set():
+                return "cancel"
             try:
-                return await self._write_outcome(run, turn, emit, outcome, error=error, reason=reason)
-            except ConcurrencyError:
-                stored = await self._runs.retrieve(run.tenant_id, run.thread_id, run.id, check_thread=False)
-                if stored.status != "cancelling":
-                    await emit(f"thread.run.{stored.status}", stored)
-                    return stored  # a cancel or expiry already settled it: that outcome stands
-                # A cancel arrived meanwhile: a terminal outcome the call already reached still lands (§3.4),
-                # but a run that wants tool outputs is cancelled instead.
-                stored.accrued_usage, stored.output_items = run.accrued_usage, run.output_items
-                run = stored
-                if outcome == "requires_action":
-                    outcome = "cancelled"
-        _log.error("run outcome not written after repeated conflicts", extra={"run_id": run.id})
-        return None
+                stored = await self._lifecycle.heartbeat(run.id, run, execution.owner)
+            except Exception:  # a store error is not a cancel: look again at the next beat
+                _log.warning("run heartbeat failed", extra={"run_id": run.id})
+                continue
+            if execution.stopping:
+                return "stopped"
+            if stored is None:
+                return "lost"
+            if stored.status == "cancelling":
+                return "cancel"
+            if stored.lease_owner != execution.owner or stored.status != "in_progress":
+                return "lost"
+            execution.lease_until = max(execution.lease_until, stored.lease_expires_at or 0)
 
-    async def _write_outcome(self, run: Run, turn: Turn | None, emit: Emit, outcome: str, *,
-                             error: UpstreamError | None, reason: str | None) -> Run:
+    async def _settle_task(self, task: asyncio.Task[Any]) -> None:
+        """Wait a bounded time for a stopped task; one still busy is kept referenced and finishes on its own."""
+        await asyncio.wait({task}, timeout=_GRACE_SECONDS)
+        if not task.done():
+            _log.warning("a stopped run task is still busy", extra={"task": task.get_name()})
+        self._track(task)
+
+    def _track(self, task: asyncio.Future[T]) -> asyncio.Future[T]:
+        if not task.done():
+            self._stragglers.add(task)
+            task.add_done_callback(self._stragglers.discard)
+        return task
+
+    async def _writes_settled(self) -> None:
+        pending = [task for task in self._stragglers if not task.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=_GRACE_SECONDS)
+
+    # -- the outcome -------------------------------------------------------------------------------------------------
+
+    async def _conclude(self, execution: _Execution, turn: Turn | None, emit: Emit, outcome: str, *,
+                        error: UpstreamError | None = None, reason: str | None = None) -> Run | None:
+        """Settle what the turn opened and write the outcome on a fresh read of the run, conditionally; then
+        announce it. A status someone else settled meanwhile (cancel, expiry, take-over) stands."""
+        await self._writes_settled()
+        mine = execution.run
+        if turn is not None:
+            mine.accrued_usage = mine.accrued_usage + usage_of(turn.terminal or {})
+            mine.upstream_calls += 1
+            mine.output_items = [*mine.output_items, *turn.output_items]
+        partition = thread_partition(mine.thread_id)
+        while True:
+            stored = await execution.persist(
+                lambda: self._repository.find(Run, partition, mine.id, mine.tenant_id))
+            if stored is None:
+                return None  # the thread was deleted
+            if stored.lease_owner != execution.owner or stored.status not in ("in_progress", "cancelling"):
+                if stored.status != "in_progress":
+                    await emit(f"thread.run.{stored.status}", stored)
+                return stored
+            run = mine.model_copy(deep=True)
+            run.metadata, run._etag = stored.metadata, stored._etag  # what a client may change meanwhile
+            if stored.status == "cancelling":
+                run.status = "cancelling"
+                if outcome == "requires_action":  # a run wanting tool outputs is cancelled; a reached end stands
+                    outcome = "cancelled"
+            events = self._outcome(run, turn, outcome, error=error, reason=reason)
+            objects = turn.objects() if turn is not None else []
+            new = [obj for obj in objects if obj.id not in execution.stored]
+            changed = [obj for obj in objects if obj.id in execution.stored]
+            try:
+                await execution.persist(partial(self._repository.save, partition, create=new, replace=[run, *changed]))
+            except ConcurrencyError:
+                await self._refresh(changed)
+                continue
+            for event in events:
+                await emit(event.name, event.payload)
+            await emit(f"thread.run.{run.status}", run)
+            await self._lifecycle.release(run)
+            return run
+
+    def _outcome(self, run: Run, turn: Turn | None, outcome: str, *, error: UpstreamError | None,
+                 reason: str | None) -> list[Event]:
+        """Apply ``outcome`` to ``run`` (and the turn's objects); the events to announce before the run's own."""
         now = self._clock.now()
+        events: list[Event] = []
         terminal: JSON = (turn.terminal or {}) if turn is not None else {}
         details: dict[str, Any] = {}
         message_reason: str | None = None
-        if outcome == "cancelled" and run.status == "in_progress":
-            move(run, "cancelling", now)
-            await emit("thread.run.cancelling", run)
+        step_error: JSON | None = None
+        if outcome == "cancelled":  # the stream shows the cancel taking effect, whoever asked for it
+            if run.status == "in_progress":
+                move(run, "cancelling", now)
+            events.append(Event("thread.run.cancelling", run.model_copy()))
         if outcome == "incomplete":
             message_reason, details["incomplete_details"] = _incomplete(terminal, reason)
-        step_error: JSON | None = None
         if outcome == "failed":
             upstream_error = terminal.get("error") or {}
             code = run_error_code(error.code if error else upstream_error.get("code"), error.status if error else None)
             message = error.message if error else upstream_error.get("message") or "The model failed to respond."
             details["last_error"] = {"code": code, "message": message}
             step_error = {"code": step_error_code(code), "message": message}
-        new: list[_Stored] = []
-        stored: list[_Stored] = []
         if turn is not None:
-            await turn.settle_writes()
-            for message in turn.open_messages():
-                settle_message(message, outcome, now, message_reason)
-                await emit(f"thread.message.{message.status}", message)
-            if outcome != "requires_action":
-                await turn.close_message_step()
-                for step in turn.steps:
-                    if step.status == "in_progress":
-                        settle_step(step, outcome, now, last_error=step_error)
-                        await emit(f"thread.run.step.{step.status}", step)
-            turn.usage_for_steps()
-            for obj in turn.all_objects():
-                (stored if obj.id in turn.stored else new).append(obj)
+            events += turn.finish(outcome, now, message_reason=message_reason, step_error=step_error)
         if outcome == "requires_action" and turn is not None and turn.tool_step is not None:
-            await turn.close_message_step()
-            turn.usage_for_steps()
             run.pending_tool_calls = list(turn.function_calls)
             run.pending_step_id = turn.tool_step.id
             run.pending_usage = usage_of(terminal)
@@ -229,11 +306,18 @@ class RunExecutor:
                 for call in turn.function_calls
             ]}}
         move(run, outcome, now, **details)
-        await self._repository.save(thread_partition(run.thread_id), create=new, replace=[run, *stored])
-        if run.status not in ("requires_action",):
-            await self._runs.release_thread(run)
-        await emit(f"thread.run.{run.status}", run)
-        return run
+        run.lease_owner = run.lease_expires_at = None
+        run.attempts = 0
+        return events
+
+    async def _refresh(self, changed: list[_Stored]) -> None:
+        """After a lost race, take the versions (and client-set metadata) of the turn's stored objects."""
+        for obj in changed:
+            if not isinstance(obj, Message | RunStep):
+                continue
+            stored = await self._repository.find(type(obj), thread_partition(obj.thread_id), obj.id, obj.tenant_id)
+            if isinstance(obj, Message | RunStep) and isinstance(stored, Message | RunStep):
+                obj._etag, obj.metadata = stored._etag, stored.metadata
 
 
 def _incomplete(terminal: JSON, own_reason: str | None) -> tuple[str, JSON]:
@@ -246,8 +330,3 @@ def _incomplete(terminal: JSON, own_reason: str | None) -> tuple[str, JSON]:
     if upstream == "max_output_tokens":
         return "max_tokens", {"reason": "max_completion_tokens"}
     return "max_tokens", {}
-
-
-def _estimated_tokens(request: JSON) -> int:
-    """A cheap upper-bound-ish estimate (4 characters a token) used to honour ``max_prompt_tokens``."""
-    return (len(json.dumps(request.get("input", []))) + len(request.get("instructions") or "")) // 4

@@ -1,27 +1,26 @@
-"""Use cases of runs: create (alone or with a new thread), read, update, cancel, submit tool outputs.
+"""Use cases of runs: create (alone or with a new thread), list, read, update.
 
 Creating a run claims the thread (``thread.active_run_id``, written conditionally on the thread's etag) in the same
-atomic commit that stores the run, so two concurrent creates cannot both start a run. Execution is the
-:class:`~core.services.run_executor.RunExecutor`'s job.
+atomic commit that stores the run, so two concurrent creates cannot both start a run. Cancelling and tool outputs
+are :mod:`.run_control`'s; execution is the :class:`~core.services.run_executor.RunExecutor`'s.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from core.domain.errors import InvalidRequestError
 from core.domain.ids import new_id
-from core.domain.models import JSON, Assistant, Message, Run, RunStep, Thread
+from core.domain.models import JSON, Assistant, Message, Run, Thread
 from core.domain.pagination import ListQuery, Page
-from core.domain.run_status import ACTIVE
 from core.ports.clock import Clock
 
+from ._objects import new_message, new_thread
 from ._repository import Repository, assistants_of, thread_partition
 from ._retry import retry_on_conflict
-from ._run_state import RUN_EXPIRY_SECONDS, is_blocking, move, settle_message, settle_step
-from .messages import new_message
-from .threads import ThreadService
+from ._run_lifecycle import RunLifecycle
+from ._run_state import RUN_EXPIRY_SECONDS
 
 __all__ = ["RunService"]
 
@@ -46,12 +45,13 @@ def _merged_resources(*sources: JSON, attachments: Sequence[Message] = ()) -> JS
 
 
 class RunService:
-    def __init__(self, repository: Repository, clock: Clock, threads: ThreadService) -> None:
+    def __init__(self, repository: Repository, clock: Clock, lifecycle: RunLifecycle) -> None:
         self._repository = repository
         self._clock = clock
-        self._threads = threads
+        self._lifecycle = lifecycle
 
-    def _new_run(self, assistant: Assistant, thread: Thread, options: Mapping[str, Any], resources: JSON) -> Run:
+    def _new_run(self, run_id: str, assistant: Assistant, thread: Thread, options: Mapping[str, Any],
+                 resources: JSON) -> Run:
         now = self._clock.now()
         instructions = [options.get("instructions") or assistant.instructions or "",
                         options.get("additional_instructions") or ""]
@@ -65,7 +65,7 @@ class RunService:
                     param="tool_choice",
                 )
         run = Run(
-            id=new_id("run"), created_at=now, tenant_id=thread.tenant_id, thread_id=thread.id,
+            id=run_id, created_at=now, tenant_id=thread.tenant_id, thread_id=thread.id,
             assistant_id=assistant.id, expires_at=now + RUN_EXPIRY_SECONDS,
             model=options.get("model") or assistant.model,
             instructions="\n\n".join(part for part in instructions if part),
@@ -81,6 +81,7 @@ class RunService:
                      "parallel_tool_calls"):
             if name in options:
                 setattr(run, name, options[name])
+        self._lifecycle.queued(run)
         return run
 
     async def _assistant(self, tenant_id: str, assistant_id: str) -> Assistant:
@@ -90,89 +91,55 @@ class RunService:
                      additional_messages: Sequence[Mapping[str, Any]] = ()) -> Run:
         """Store a queued run (and its additional messages), claiming the thread; 400 if it has an active run."""
         assistant = await self._assistant(tenant_id, options["assistant_id"])
+        run_id = new_id("run")
 
         async def attempt() -> Run:
-            thread = await self._threads.retrieve(tenant_id, thread_id)
-            active = await self.active_run(thread)
+            thread = await self._repository.load(Thread, thread_partition(thread_id), thread_id, tenant_id)
+            active = await self._lifecycle.blocking_run(thread)
             if active is not None:
                 raise InvalidRequestError(f"Thread {thread_id} already has an active run {active.id}.")
             now = self._clock.now()
             extra = [new_message(tenant_id, thread_id, now, fields) for fields in additional_messages]
             resources = _merged_resources(assistant.tool_resources, thread.tool_resources, attachments=extra)
-            run = self._new_run(assistant, thread, options, resources)
+            run = self._new_run(run_id, assistant, thread, options, resources)
             thread.active_run_id = run.id
             await self._repository.save(thread_partition(thread_id), create=[*extra, run], replace=[thread])
             return run
 
-        return await retry_on_conflict(attempt)
+        return await self._registered(tenant_id, thread_id, run_id, attempt)
 
     async def create_thread_and_run(self, tenant_id: str, thread_spec: Mapping[str, Any],
                                     options: Mapping[str, Any]) -> tuple[Thread, Run]:
         assistant = await self._assistant(tenant_id, options["assistant_id"])
-        thread, messages = self._threads.new_thread(
-            tenant_id, thread_spec.get("metadata"), thread_spec.get("tool_resources"), thread_spec.get("messages", ())
-        )
+        thread, messages = new_thread(tenant_id, self._clock.now(), thread_spec.get("metadata"),
+                                      thread_spec.get("tool_resources"), thread_spec.get("messages", ()))
         base = options["tool_resources"] if options.get("tool_resources") is not None else assistant.tool_resources
-        run = self._new_run(assistant, thread, options, _merged_resources(base, thread.tool_resources,
-                                                                          attachments=messages))
+        run = self._new_run(new_id("run"), assistant, thread, options,
+                            _merged_resources(base, thread.tool_resources, attachments=messages))
         thread.active_run_id = run.id
-        await self._repository.save(thread_partition(thread.id), create=[thread, *messages, run])
-        return thread, run
 
-    async def active_run(self, thread: Thread) -> Run | None:
-        """The run holding the thread, if any (expiring it first when it is past due)."""
-        if not thread.active_run_id:
-            return None
-        run = await self.retrieve(thread.tenant_id, thread.id, thread.active_run_id, check_thread=False)
-        return run if is_blocking(run, self._clock.now()) else None
+        async def store() -> Run:
+            await self._repository.save(thread_partition(thread.id), create=[thread, *messages, run])
+            return run
 
-    async def retrieve(self, tenant_id: str, thread_id: str, run_id: str, *, check_thread: bool = True) -> Run:
-        if check_thread:
-            await self._threads.retrieve(tenant_id, thread_id)
-        run = await self._repository.load(Run, thread_partition(thread_id), run_id, tenant_id)
-        if run.status in ACTIVE and not is_blocking(run, self._clock.now()):
-            run = await self.expire(run)
-        return run
+        return thread, await self._registered(tenant_id, thread.id, run.id, store)
 
-    async def expire(self, run: Run) -> Run:
-        """Move an overdue run to ``expired``, closing what it had open (idempotent under races)."""
-        async def attempt() -> Run:
-            current = await self._repository.load(Run, thread_partition(run.thread_id), run.id, run.tenant_id)
-            if current.status not in ACTIVE:
-                return current
-            return await self.finish(current, "expired")
+    async def _registered(self, tenant_id: str, thread_id: str, run_id: str,
+                          create: Callable[[], Awaitable[Run]]) -> Run:
+        """Register the run with the sweep first, so no stored run escapes it; withdraw it if the run is refused."""
+        await self._lifecycle.register(tenant_id, thread_id, run_id)
+        try:
+            return await retry_on_conflict(create)
+        except BaseException:
+            await self._lifecycle.unregister(run_id)
+            raise
 
-        return await retry_on_conflict(attempt)
-
-    async def finish(self, run: Run, status: str, **details: Any) -> Run:
-        """Move ``run`` to a terminal ``status`` and settle its open messages and steps, in one commit."""
-        now = self._clock.now()
-        partition = thread_partition(run.thread_id)
-        messages = (await self._repository.page(Message, partition, f"messages:{run.id}", ListQuery(100))).data
-        steps = (await self._repository.page(RunStep, partition, f"steps:{run.id}", ListQuery(100))).data
-        open_messages = [m for m in messages if m.status == "in_progress"]
-        open_steps = [s for s in steps if s.status == "in_progress"]
-        for message in open_messages:
-            settle_message(message, status, now)
-        for step in open_steps:
-            settle_step(step, status, now, usage=run.pending_usage)
-        move(run, status, now, **details)
-        await self._repository.save(partition, replace=[run, *open_messages, *open_steps])
-        await self.release_thread(run)
-        return run
-
-    async def release_thread(self, run: Run) -> None:
-        """Clear the thread's claim once ``run`` is over (best effort: a stale claim on a finished run is ignored)."""
-        async def attempt() -> None:
-            thread = await self._repository.find(Thread, thread_partition(run.thread_id), run.thread_id, run.tenant_id)
-            if thread is not None and thread.active_run_id == run.id:
-                thread.active_run_id = None
-                await self._repository.save(thread_partition(run.thread_id), replace=[thread])
-
-        await retry_on_conflict(attempt)
+    async def retrieve(self, tenant_id: str, thread_id: str, run_id: str) -> Run:
+        await self._repository.load(Thread, thread_partition(thread_id), thread_id, tenant_id)
+        return await self._lifecycle.load(tenant_id, thread_id, run_id)
 
     async def list(self, tenant_id: str, thread_id: str, query: ListQuery) -> Page[Run]:
-        await self._threads.retrieve(tenant_id, thread_id)
+        await self._repository.load(Thread, thread_partition(thread_id), thread_id, tenant_id)
         return await self._repository.page(Run, thread_partition(thread_id), "runs", query)
 
     async def update(self, tenant_id: str, thread_id: str, run_id: str, metadata: dict[str, str] | None) -> Run:

@@ -2,16 +2,18 @@
 
 The SDK (about 0.7 s to import) is imported on the first call, and one client is reused for the process. Retries
 with backoff on 429/5xx and connection errors are the SDK's (``UPSTREAM_MAX_RETRIES``); every failure leaves here
-as an :class:`~core.domain.errors.UpstreamError` whose message is safe to show a client.
+as an :class:`~core.domain.errors.UpstreamError` whose message is safe to show a client: text the upstream wrote goes
+through :func:`~core.domain.redaction.redact`, since upstreams and gateways echo request headers in error bodies.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from core.config import Settings
 from core.domain.errors import UpstreamError
+from core.domain.redaction import redact
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
@@ -24,6 +26,7 @@ _AZURE_SCOPE = "https://cognitiveservices.azure.com/.default"
 class OpenAIResponsesGateway:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
+        self._secrets = tuple(key for key in (settings.openai_api_key, settings.azure_openai_api_key) if key)
         self._client: AsyncOpenAI | None = None
         self._credential: Any = None
 
@@ -64,16 +67,19 @@ class OpenAIResponsesGateway:
         try:
             stream = await client.responses.create(**request, stream=True)
         except openai.APIError as error:
-            raise _upstream_error(error) from None
+            raise _upstream_error(error, self._secrets) from None
         try:
             async for event in stream:
                 data = event.to_dict()
                 if data.get("type") == "error":
-                    raise UpstreamError(str(data.get("message") or "The model stream failed."),
+                    message = data.get("message")
+                    raise UpstreamError(redact(str(message), self._secrets) if message else "The model stream failed.",
                                         code=data.get("code"))
+                if data.get("type") == "response.failed":
+                    _redact_response_error(data, self._secrets)
                 yield data
         except openai.APIError as error:
-            raise _upstream_error(error) from None
+            raise _upstream_error(error, self._secrets) from None
         finally:
             await stream.close()
 
@@ -84,7 +90,15 @@ class OpenAIResponsesGateway:
             await self._credential.close()
 
 
-def _upstream_error(error: Exception) -> UpstreamError:
+def _redact_response_error(event: dict[str, Any], secrets: Sequence[str]) -> None:
+    """Redacts, in place, the ``response.error.message`` of a ``response.failed`` event: it becomes last_error."""
+    response = event.get("response")
+    error = response.get("error") if isinstance(response, dict) else None
+    if isinstance(error, dict) and isinstance(error.get("message"), str):
+        error["message"] = redact(error["message"], secrets)
+
+
+def _upstream_error(error: Exception, secrets: Sequence[str]) -> UpstreamError:
     import openai
 
     if isinstance(error, openai.APITimeoutError):
@@ -102,10 +116,11 @@ def _upstream_error(error: Exception) -> UpstreamError:
                                  status=status)
         if status < 500:
             message = body.get("message") if isinstance(body.get("message"), str) else None
-            return UpstreamError(message or f"The model service refused the request ({status}).", code=code,
-                                 status=status)
+            return UpstreamError(redact(message, secrets) if message else
+                                 f"The model service refused the request ({status}).", code=code, status=status)
         return UpstreamError("The model service had an error.", code=code, status=status)
     if isinstance(error, openai.APIError):
         body = error.body if isinstance(error.body, dict) else {}
-        return UpstreamError(error.message or "The model stream failed.", code=body.get("code"))
+        return UpstreamError(redact(error.message, secrets) if error.message else "The model stream failed.",
+                             code=body.get("code"))
     return UpstreamError("The model service failed.")

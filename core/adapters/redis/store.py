@@ -21,7 +21,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import quote
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -32,6 +32,10 @@ from core.domain.pagination import ListQuery, Page, page_from_scan
 from core.ports.store import INDEXES_FIELD, Create, Delete, Document, Partition, Write
 
 __all__ = ["RedisStore"]
+
+# How long a command waits for a pooled connection when all are busy. The pool signals the timeout with redis'
+# ConnectionError("No connection available."), which _unavailable_as_503 turns into a 503 like any outage.
+_POOL_WAIT_SECONDS = 10.0
 
 # KEYS: docs hash, index-name set. ARGV: index key prefix, then (op, id, expected etag or "", new value) per write.
 # Returns nil, or why a condition failed (then nothing was written). Index keys are built here, not passed in KEYS,
@@ -122,10 +126,17 @@ class RedisStore:
         self._drop = client.register_script(_DROP)
 
     @classmethod
-    def from_url(cls, url: str) -> RedisStore:
-        """A store on ``redis://`` or ``rediss://`` (TLS) ``url``; connects on the first command, not here."""
-        client = Redis.from_url(
+    def from_url(cls, url: str, max_connections: int = 64) -> RedisStore:
+        """A store on ``redis://`` or ``rediss://`` (TLS) ``url``; connects on the first command, not here.
+
+        At most ``max_connections`` connections are open; a command finding them all busy waits up to
+        ``_POOL_WAIT_SECONDS`` for one, then fails with :class:`ServiceUnavailableError`.
+        """
+        # The default pool raises at once when exhausted, so a burst of streamed runs got 503s while Redis was idle.
+        pool = BlockingConnectionPool.from_url(
             url,
+            max_connections=max_connections,
+            timeout=_POOL_WAIT_SECONDS,
             decode_responses=True,
             socket_connect_timeout=5,
             socket_timeout=5,
@@ -134,7 +145,8 @@ class RedisStore:
             # commit that timed out may have been applied, and running it again would report a false conflict.
             retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 1, supported_errors=(RedisConnectionError,)),
         )
-        return cls(client)
+        # from_pool hands the pool to the client, so close() disconnects it too.
+        return cls(Redis.from_pool(pool))
 
     def _keys(self, partition: Partition) -> tuple[str, str, str]:
         """The docs hash, the index-name set and the prefix of the index keys of ``partition``."""
