@@ -10,6 +10,7 @@ local.settings.json's ``Values`` (or local.settings.json.example's when there is
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import functools
 import json
@@ -23,7 +24,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from core.logs import get_logger
+
 __all__ = ["build_app", "load_local_settings", "main"]
+
+_log = get_logger("local_host")
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -90,10 +95,29 @@ def build_app(root: Path = ROOT) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
-        await shutdown()
+        sweeper = asyncio.create_task(_sweep_periodically(), name="run sweep")
+        try:
+            yield
+        finally:
+            sweeper.cancel()
+            await asyncio.gather(sweeper, return_exceptions=True)
+            await shutdown()
 
     return Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_allowed}, lifespan=lifespan)
+
+
+async def _sweep_periodically() -> None:
+    """What the timer-triggered ``runs_sweep`` does in Azure: at start (runs a previous process left behind), then
+    every half lease."""
+    from core.bootstrap import get_container
+
+    while True:
+        container = get_container()
+        try:
+            await container.lifecycle.sweep()
+        except Exception:  # an unreachable store: try again at the next round
+            _log.warning("run sweep failed")
+        await asyncio.sleep(max(0.5, container.settings.run_lease_seconds / 2))
 
 
 def main(argv: list[str] | None = None) -> None:

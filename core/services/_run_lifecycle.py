@@ -206,6 +206,17 @@ class RunLifecycle:
         if run.status not in ACTIVE:
             await self.unregister(run.id)
 
+    async def fail_undelivered(self, tenant_id: str, thread_id: str, run_id: str) -> Run | None:
+        """End a run whose queued job could not be delivered: ``failed`` unless someone is executing it or it waits
+        for tool outputs (``None`` when it is gone)."""
+        run = await self._repository.find(Run, thread_partition(thread_id), run_id, tenant_id)
+        if run is None or run.status not in ("queued", "in_progress"):
+            return run
+        if run.status == "in_progress" and not lapsed(run, self._clock.now()):
+            return run  # a take-over got it going after all
+        error = {"code": "server_error", "message": "The run could not be started; create it again."}
+        return await self._settle_if(run, ("queued", "in_progress"), "failed", last_error=error)
+
     # -- the sweep ---------------------------------------------------------------------------------------------------
 
     async def sweep(self, limit: int = 1000) -> int:
@@ -229,10 +240,10 @@ class RunLifecycle:
 
     # -- helpers -----------------------------------------------------------------------------------------------------
 
-    async def _settle_if(self, run: Run, statuses: tuple[str, ...], status: str) -> Run:
+    async def _settle_if(self, run: Run, statuses: tuple[str, ...], status: str, **details: Any) -> Run:
         async def attempt() -> Run:
             current = await self._repository.load(Run, thread_partition(run.thread_id), run.id, run.tenant_id)
-            return await self.finish(current, status) if current.status in statuses else current
+            return await self.finish(current, status, **details) if current.status in statuses else current
 
         return await retry_on_conflict(attempt)
 

@@ -1,4 +1,5 @@
-"""`runs_execute`: the queue-triggered function that executes background runs in Azure (RUN_QUEUE=storage)."""
+"""Background work in Azure: ``runs_execute`` executes queued runs (RUN_QUEUE=storage), ``runs_poisoned`` fails the
+runs whose job could not be delivered, ``runs_sweep`` takes over runs whose executor is gone (every 30 s)."""
 
 # No `from __future__ import annotations` here: the Functions worker reads the trigger parameter's annotation as a
 # class, and a postponed (string) annotation would not match the queue binding.
@@ -11,14 +12,32 @@ from core.logs import get_logger
 
 bp = func.Blueprint()
 _log = get_logger("jobs")
+SWEEP_SCHEDULE = "*/30 * * * * *"  # NCRONTAB with seconds; well inside the default 30 s lease
 
 
 async def runs_execute(msg: func.QueueMessage) -> None:
-    """Execute one queued run. A redelivered message finds the run no longer queued and does nothing; an
-    exception makes the host retry the message (then move it to the poison queue), the run expiring meanwhile."""
+    """Execute one queued run. A job for a run that is gone, already taken or over does nothing (so a redelivered
+    message is harmless); one for a run whose executor died takes it over. Failures of the run itself end the run,
+    not the message; only an unreachable store makes the host retry the message."""
     tenant_id, thread_id, run_id = decode_job(msg.get_body())
     run = await get_container().executor.execute(tenant_id, thread_id, run_id)
-    _log.info("background run executed", extra={"run_id": run_id, "status": run.status if run else "not queued"})
+    _log.info("background run executed", extra={"run_id": run_id, "status": run.status if run else "not ours"})
+
+
+async def runs_poisoned(msg: func.QueueMessage) -> None:
+    """A job the host gave up on (``maxDequeueCount`` failures): its run must not wait in ``queued`` until expiry."""
+    tenant_id, thread_id, run_id = decode_job(msg.get_body())
+    run = await get_container().lifecycle.fail_undelivered(tenant_id, thread_id, run_id)
+    _log.error("run job poisoned", extra={"run_id": run_id, "status": run.status if run else "gone"})
+
+
+async def runs_sweep(timer: func.TimerRequest) -> None:
+    """Attend every active run: expire the overdue, end orphaned cancels, hand lapsed runs to take-over."""
+    active = await get_container().lifecycle.sweep()
+    _log.info("runs swept", extra={"active": active})
 
 
 bp.queue_trigger(arg_name="msg", queue_name=RUN_QUEUE_NAME, connection="AzureWebJobsStorage")(runs_execute)
+bp.queue_trigger(arg_name="msg", queue_name=f"{RUN_QUEUE_NAME}-poison",
+                 connection="AzureWebJobsStorage")(runs_poisoned)
+bp.timer_trigger(arg_name="timer", schedule=SWEEP_SCHEDULE, run_on_startup=False)(runs_sweep)
