@@ -62,7 +62,7 @@ def build_store(settings: Settings) -> DocumentStore:
         from core.adapters.redis.store import RedisStore
 
         assert settings.redis_url is not None
-        return RedisStore.from_url(settings.redis_url)
+        return RedisStore.from_url(settings.redis_url, max_connections=settings.redis_max_connections)
     if settings.database_provider == "cosmos":
         from core.adapters.cosmos.store import CosmosStore
 

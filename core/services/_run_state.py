@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from core.domain.models import JSON, Message, Run, RunStep, Usage
-from core.domain.run_status import ACTIVE, TERMINAL, check_transition
+from core.domain.run_status import TERMINAL, check_transition
 
-__all__ = ["RUN_EXPIRY_SECONDS", "is_blocking", "move", "settle_message", "settle_step"]
+__all__ = ["RUN_EXPIRY_SECONDS", "move", "settle_message", "settle_step"]
 
 RUN_EXPIRY_SECONDS = 600
 
@@ -14,11 +14,6 @@ _RUN_TIMESTAMP = {"cancelled": "cancelled_at", "failed": "failed_at", "completed
                   "incomplete": "completed_at"}
 _STEP_STATUS = {"cancelled": "cancelled", "expired": "expired", "failed": "failed", "completed": "completed",
                 "incomplete": "completed"}
-
-
-def is_blocking(run: Run, now: int) -> bool:
-    """Whether the run still holds its thread: active and not past its expiry."""
-    return run.status in ACTIVE and not (run.expires_at is not None and now >= run.expires_at)
 
 
 def move(run: Run, status: str, now: int, *, last_error: JSON | None = None,
