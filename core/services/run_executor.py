@@ -99,15 +99,18 @@ class RunExecutor:
             execution = _Execution(run, run.lease_owner or "", self._clock)
             await emit("thread.run.in_progress", run)
             try:
-                return await self._turn(execution, emit, signal)
+                try:
+                    return await self._turn(execution, emit, signal)
+                except LeaseLost:
+                    raise
+                except Exception:  # a bug must not leave the run in_progress until it expires
+                    _log.exception("run execution failed", extra={"run_id": run_id})
+                    failure = UpstreamError("The server had an error while processing the run.")
+                    return await self._conclude(execution, None, emit, "failed", error=failure)
             except LeaseLost:
                 _log.warning("run left to take-over: the store was unreachable for its whole lease",
                              extra={"run_id": run_id})
                 return None
-            except Exception:  # a bug must not leave the run in_progress until it expires
-                _log.exception("run execution failed", extra={"run_id": run_id})
-                failure = UpstreamError("The server had an error while processing the run.")
-                return await self._conclude(execution, None, emit, "failed", error=failure)
         finally:
             self._signals.forget(run_id)
 
