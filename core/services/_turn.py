@@ -9,6 +9,7 @@ the outcome.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -150,15 +151,15 @@ class Turn:
             call = {"id": item["call_id"], "type": "function",
                     "function": {"name": item["name"], "arguments": "", "output": None}}
             calls.append(call)
-            self._step_delta(self.tool_step, {"index": len(calls) - 1, **call})
+            self._step_delta(self.tool_step, {"index": len(calls) - 1, **copy.deepcopy(call)})
         else:
             builtin = "file_search" if kind == "file_search_call" else "code_interpreter"
             body: JSON = {} if builtin == "file_search" else {"input": "", "outputs": []}
-            call = {"id": item["id"], "type": builtin, builtin: body}
-            step = self._new_step("tool_calls", {"type": "tool_calls", "tool_calls": [call]})
+            step = self._new_step("tool_calls", {"type": "tool_calls", "tool_calls": []})
             self._builtin[position] = step
-            self._announce(step)
-            self._step_delta(step, {"index": 0, "id": item["id"], "type": builtin, builtin: dict(body)})
+            self._announce(step)  # announced empty, like a function step: the first delta brings the call
+            step.step_details["tool_calls"].append({"id": item["id"], "type": builtin, builtin: body})
+            self._step_delta(step, {"index": 0, "id": item["id"], "type": builtin, builtin: copy.deepcopy(body)})
 
     def _part_added(self, event: JSON) -> None:
         open_message = self.messages.get(event["output_index"])
@@ -279,12 +280,13 @@ class Turn:
                 settle_message(entry.message, outcome, now, message_reason)
                 self._emit(f"thread.message.{entry.message.status}", entry.message)
         self.close_message_step()
+        usage = usage_of(self.terminal or {})
         if outcome != "requires_action":  # the tool step stays open until its outputs arrive
             for step in self.steps:
                 if step.status == "in_progress":
-                    settle_step(step, outcome, now, last_error=step_error)
+                    last = step is self.steps[-1]
+                    settle_step(step, outcome, now, last_error=step_error, usage=usage if last else None)
                     self._emit(f"thread.run.step.{step.status}", step)
-        usage = usage_of(self.terminal or {})
         for step in self.steps:  # the call's usage goes to its last step, zeros to the others (§4.11)
             if step.status == "completed" and step.usage is None:
                 step.usage = usage if step is self.steps[-1] else type(usage)()

@@ -8,19 +8,13 @@ twice is harmless, because only a ``queued`` run can start (`RunExecutor.execute
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from core.config import RUN_QUEUE_NAME, Settings
 from core.domain.errors import ServiceUnavailableError
+from core.ports.run_queue import RunJob
 
-__all__ = ["StorageQueueRunQueue", "decode_job"]
-
-
-def decode_job(body: str | bytes) -> tuple[str, str, str]:
-    """(tenant_id, thread_id, run_id) of a job message body (already base64-decoded by the trigger)."""
-    job = json.loads(body)
-    return str(job["tenant_id"]), str(job["thread_id"]), str(job["run_id"])
+__all__ = ["StorageQueueRunQueue"]
 
 
 class StorageQueueRunQueue:
@@ -58,7 +52,7 @@ class StorageQueueRunQueue:
     async def enqueue(self, tenant_id: str, thread_id: str, run_id: str) -> None:
         from azure.core.exceptions import AzureError, ResourceNotFoundError
 
-        body = json.dumps({"tenant_id": tenant_id, "thread_id": thread_id, "run_id": run_id})
+        body = RunJob(tenant_id, thread_id, run_id).to_json()
         try:
             try:
                 await self._queue().send_message(body)

@@ -5,10 +5,10 @@ runs whose job could not be delivered, ``runs_sweep`` takes over runs whose exec
 # class, and a postponed (string) annotation would not match the queue binding.
 import azure.functions as func
 
-from core.adapters.storage_queue.run_queue import decode_job
 from core.bootstrap import get_container
 from core.config import RUN_QUEUE_NAME
 from core.logs import get_logger
+from core.ports.run_queue import RunJob
 
 bp = func.Blueprint()
 _log = get_logger("jobs")
@@ -19,16 +19,16 @@ async def runs_execute(msg: func.QueueMessage) -> None:
     """Execute one queued run. A job for a run that is gone, already taken or over does nothing (so a redelivered
     message is harmless); one for a run whose executor died takes it over. Failures of the run itself end the run,
     not the message; only an unreachable store makes the host retry the message."""
-    tenant_id, thread_id, run_id = decode_job(msg.get_body())
-    run = await get_container().executor.execute(tenant_id, thread_id, run_id)
-    _log.info("background run executed", extra={"run_id": run_id, "status": run.status if run else "not ours"})
+    job = RunJob.from_json(msg.get_body())
+    run = await get_container().executor.execute(job.tenant_id, job.thread_id, job.run_id)
+    _log.info("background run executed", extra={"run_id": job.run_id, "status": run.status if run else "not ours"})
 
 
 async def runs_poisoned(msg: func.QueueMessage) -> None:
     """A job the host gave up on (``maxDequeueCount`` failures): its run must not wait in ``queued`` until expiry."""
-    tenant_id, thread_id, run_id = decode_job(msg.get_body())
-    run = await get_container().lifecycle.fail_undelivered(tenant_id, thread_id, run_id)
-    _log.error("run job poisoned", extra={"run_id": run_id, "status": run.status if run else "gone"})
+    job = RunJob.from_json(msg.get_body())
+    run = await get_container().lifecycle.fail_undelivered(job.tenant_id, job.thread_id, job.run_id)
+    _log.error("run job poisoned", extra={"run_id": job.run_id, "status": run.status if run else "gone"})
 
 
 async def runs_sweep(timer: func.TimerRequest) -> None:
