@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from core.domain.ids import new_id
 from core.domain.models import JSON, Message, Run, RunStep, ToolCall, _Stored
 from core.ports.clock import Clock
 
+from ._open_message import OpenMessage
 from ._run_state import settle_message, settle_step
-from .translation import map_annotation, usage_of
+from .translation import builtin_call_details, usage_of
 
 __all__ = ["Effect", "Emit", "Event", "Store", "Turn"]
 
@@ -41,20 +42,8 @@ class Event:
 
 
 Effect = Store | Event
-
-
-@dataclass
-class _OpenMessage:
-    message: Message
-    step: RunStep
-    parts: dict[int, int] = field(default_factory=dict)  # upstream content_index -> our content index
-    announced: set[int] = field(default_factory=set)  # our content indexes that have had a delta
-    citations: int = 0
-    markers: dict[int, list[tuple[int, int]]] = field(default_factory=dict)  # part -> (upstream offset, length)
-
-    def shifted(self, index: int, upstream_offset: int) -> int:
-        """An upstream text offset in our text, which has citation markers inserted."""
-        return upstream_offset + sum(length for at, length in self.markers.get(index, []) if at <= upstream_offset)
+_TERMINAL_EVENTS = {"response.completed": "completed", "response.incomplete": "incomplete",
+                    "response.failed": "failed"}
 
 
 class Turn:
@@ -62,7 +51,7 @@ class Turn:
         self.run = run
         self._clock = clock
         self._effects: list[Effect] = []
-        self.messages: dict[int, _OpenMessage] = {}  # by output_index
+        self.messages: dict[int, OpenMessage] = {}  # by output_index
         self.steps: list[RunStep] = []  # every step this call created, in order
         self.tool_step: RunStep | None = None  # the step gathering this call's function calls
         self._tool_index: dict[int, int] = {}  # output_index -> position in its step's tool_calls
@@ -72,6 +61,8 @@ class Turn:
         self.output_items: list[JSON] = []
         self.terminal: JSON | None = None  # the final Response object
         self.terminal_event: str | None = None
+        self.failure: str | None = None  # why the response cannot be mapped, when it cannot
+        self._finished: set[str] = set()  # keys of the upstream items processed as done
 
     def handle(self, event: JSON) -> list[Effect]:
         """What one Responses stream event means for the run, in order."""
@@ -110,20 +101,39 @@ class Turn:
             step.status, step.completed_at = "completed", self._clock.now()
             self._emit("thread.run.step.completed", step)
 
-    def _message_delta(self, open_message: _OpenMessage, index: int, part_delta: JSON) -> None:
-        open_message.announced.add(index)
-        delta = {"id": open_message.message.id, "object": "thread.message.delta", "delta": {"content": [part_delta]}}
-        self._emit("thread.message.delta", delta)
+    def _message_delta(self, open_message: OpenMessage, part_delta: JSON | None) -> None:
+        if part_delta is not None:
+            self._emit("thread.message.delta", open_message.delta(part_delta))
 
     def _step_delta(self, step: RunStep, call_delta: JSON) -> None:
         delta = {"id": step.id, "object": "thread.run.step.delta",
                  "delta": {"step_details": {"type": "tool_calls", "tool_calls": [call_delta]}}}
         self._emit("thread.run.step.delta", delta)
 
-    def _part(self, event: JSON) -> tuple[_OpenMessage, int, JSON]:
-        open_message = self.messages[event["output_index"]]
-        index = open_message.parts[event["content_index"]]
-        return open_message, index, open_message.message.content[index]
+    def _part(self, event: JSON, kind: str = "text") -> tuple[OpenMessage, int]:
+        """The message and part a delta is for. Some Responses implementations send deltas without announcing their
+        item or part (or without a ``content_index``): those open on their first delta."""
+        position = event.get("output_index", 0)
+        open_message = self.messages.get(position)
+        if open_message is None:
+            open_message = self._open_message(position, event.get("item_id"))
+        return open_message, open_message.part(event.get("content_index", 0), kind)
+
+    def _open_message(self, position: int, item_id: str | None) -> OpenMessage:
+        self.close_message_step()
+        message = Message(id=new_id("msg"), created_at=self._clock.now(), tenant_id=self.run.tenant_id,
+                          thread_id=self.run.thread_id, status="in_progress", role="assistant",
+                          assistant_id=self.run.assistant_id, run_id=self.run.id)
+        step = self._new_step("message_creation",
+                              {"type": "message_creation", "message_creation": {"message_id": message.id}})
+        self.messages[position] = OpenMessage(message, step, item_id)
+        self._announce(step, message)
+        return self.messages[position]
+
+    def _free_position(self, position: int) -> int:
+        """``position``, or an unused one when an item already holds it (servers that number every item 0)."""
+        used = {*self.messages, *self._tool_index, *self._builtin}
+        return position if position not in used else min(*used, 0) - 1
 
     # -- upstream events -------------------------------------------------------------------------------------------
 
@@ -132,24 +142,18 @@ class Turn:
         kind = item.get("type")
         if kind not in ("message", "function_call", "file_search_call", "code_interpreter_call"):
             return
-        self.close_message_step()
-        now = self._clock.now()
         if kind == "message":
-            message = Message(id=new_id("msg"), created_at=now, tenant_id=self.run.tenant_id,
-                              thread_id=self.run.thread_id, status="in_progress", role="assistant",
-                              assistant_id=self.run.assistant_id, run_id=self.run.id)
-            step = self._new_step("message_creation",
-                                  {"type": "message_creation", "message_creation": {"message_id": message.id}})
-            self.messages[position] = _OpenMessage(message, step)
-            self._announce(step, message)
-        elif kind == "function_call":
+            self._open_message(position, item.get("id"))
+            return
+        self.close_message_step()
+        if kind == "function_call":
             if self.tool_step is None:
                 self.tool_step = self._new_step("tool_calls", {"type": "tool_calls", "tool_calls": []})
                 self._announce(self.tool_step)
             calls = self.tool_step.step_details["tool_calls"]
             self._tool_index[position] = len(calls)
-            call = {"id": item["call_id"], "type": "function",
-                    "function": {"name": item["name"], "arguments": "", "output": None}}
+            call = {"id": item.get("call_id") or "", "type": "function",
+                    "function": {"name": item.get("name") or "", "arguments": "", "output": None}}
             calls.append(call)
             self._step_delta(self.tool_step, {"index": len(calls) - 1, **copy.deepcopy(call)})
         else:
@@ -165,44 +169,19 @@ class Turn:
         open_message = self.messages.get(event["output_index"])
         if open_message is None:
             return
-        content = open_message.message.content
-        open_message.parts[event["content_index"]] = len(content)
-        if event["part"].get("type") == "refusal":
-            content.append({"type": "refusal", "refusal": ""})
-        else:
-            content.append({"type": "text", "text": {"value": "", "annotations": []}})
+        open_message.part(event.get("content_index", 0), (event.get("part") or {}).get("type", "text"))
 
     def _text_delta(self, event: JSON) -> None:
-        open_message, index, part = self._part(event)
-        part["text"]["value"] += event["delta"]
-        text: JSON = {"value": event["delta"]}
-        if index not in open_message.announced:
-            text["annotations"] = []
-        self._message_delta(open_message, index, {"index": index, "type": "text", "text": text})
+        open_message, index = self._part(event)
+        self._message_delta(open_message, open_message.append_text(index, event["delta"]))
 
     def _annotation_added(self, event: JSON) -> None:
-        open_message, index, part = self._part(event)
-        upstream = dict(event["annotation"])
-        for key in ("start_index", "end_index"):
-            if isinstance(upstream.get(key), int):
-                upstream[key] = open_message.shifted(index, upstream[key])
-        marker, annotation = map_annotation(upstream, part["text"]["value"], open_message.citations + 1)
-        if annotation is None:
-            return
-        open_message.citations += 1
-        if marker:
-            inserted = open_message.markers.setdefault(index, [])
-            inserted.append((len(part["text"]["value"]) - sum(length for _, length in inserted), len(marker)))
-        part["text"]["value"] += marker
-        annotations = part["text"]["annotations"]
-        annotations.append(annotation)
-        text = {"value": marker, "annotations": [{"index": len(annotations) - 1, **annotation}]}
-        self._message_delta(open_message, index, {"index": index, "type": "text", "text": text})
+        open_message, index = self._part(event)
+        self._message_delta(open_message, open_message.annotate(index, event["annotation"]))
 
     def _refusal_delta(self, event: JSON) -> None:
-        open_message, index, part = self._part(event)
-        part["refusal"] += event["delta"]
-        self._message_delta(open_message, index, {"index": index, "type": "refusal", "refusal": event["delta"]})
+        open_message, index = self._part(event, "refusal")
+        self._message_delta(open_message, open_message.append_refusal(index, event["delta"]))
 
     def _arguments_delta(self, event: JSON) -> None:
         position = event["output_index"]
@@ -222,54 +201,100 @@ class Turn:
                                       "code_interpreter": {"input": event["delta"]}})
 
     def _item_done(self, event: JSON) -> None:
-        item, position = event["item"], event["output_index"]
+        item, position = event["item"], event.get("output_index", 0)
+        key = str(item.get("id") or item.get("call_id") or f"#{position}")
+        if key in self._finished:
+            return
+        self._finished.add(key)
         self.output_items.append(item)  # replayed verbatim in this run's later calls (§4.3)
         kind = item.get("type")
-        if kind == "message" and position in self.messages:
-            open_message = self.messages[position]
-            for index, part in enumerate(open_message.message.content):
-                if index not in open_message.announced:  # every part needs a delta, or handlers never see it
-                    empty: JSON = ({"index": index, "type": "refusal", "refusal": ""} if part["type"] == "refusal"
-                                   else {"index": index, "type": "text", "text": {"value": "", "annotations": []}})
-                    self._message_delta(open_message, index, empty)
-            if item.get("status") != "incomplete":
-                message = open_message.message
-                message.status, message.completed_at = "completed", self._clock.now()
-                self._emit("thread.message.completed", message)
-                self._message_step = open_message.step
-        elif kind == "function_call" and self.tool_step is not None and position in self._tool_index:
-            call = self.tool_step.step_details["tool_calls"][self._tool_index[position]]
-            call["function"]["arguments"] = item.get("arguments", call["function"]["arguments"])
-            self.function_calls.append(ToolCall(id=item["call_id"], name=item["name"],
-                                                arguments=call["function"]["arguments"]))
-        elif position in self._builtin:
+        if kind == "message":
+            self._message_done(self._message_for(item, position), item)
+        elif kind == "function_call":
+            self._call_done(item, position)
+        elif kind in ("file_search_call", "code_interpreter_call"):
+            if position not in self._builtin:  # never announced
+                position = self._free_position(position)
+                self._item_added({"item": item, "output_index": position})
             self._builtin_done(self._builtin[position], item)
+
+    def _message_for(self, item: JSON, position: int) -> OpenMessage:
+        """The open message a finished message item is, opening it if the stream never did."""
+        item_id = item.get("id")
+        for entry in self.messages.values():
+            if item_id and entry.item_id == item_id:
+                return entry
+        at_position = self.messages.get(position)
+        if at_position is not None and not at_position.done and at_position.item_id in (None, item_id):
+            return at_position
+        return self._open_message(self._free_position(position), item_id)
+
+    def _message_done(self, open_message: OpenMessage, item: JSON) -> None:
+        open_message.done = True
+        for upstream_index, final in enumerate(item.get("content") or []):
+            self._message_delta(open_message, open_message.catch_up(upstream_index, final))
+        for empty in open_message.unannounced():
+            self._message_delta(open_message, empty)
+        if item.get("status") != "incomplete":
+            message = open_message.message
+            message.status, message.completed_at = "completed", self._clock.now()
+            self._emit("thread.message.completed", message)
+            self._message_step = open_message.step
+
+    def _call_done(self, item: JSON, position: int) -> None:
+        calls = self.tool_step.step_details["tool_calls"] if self.tool_step is not None else []
+        if position not in self._tool_index or calls[self._tool_index[position]]["id"] != item.get("call_id"):
+            position = self._free_position(position)  # a call the stream never announced
+            self._item_added({"item": item, "output_index": position})
+        assert self.tool_step is not None
+        index = self._tool_index[position]
+        call = self.tool_step.step_details["tool_calls"][index]
+        if not item.get("call_id") or not item.get("name"):
+            self.failure = "The model asked for a function call without a name or call id."
+            return
+        final, sent = str(item.get("arguments") or ""), call["function"]["arguments"]
+        if len(final) > len(sent) and final.startswith(sent):
+            self._step_delta(self.tool_step, {"index": index, "type": "function",
+                                              "function": {"arguments": final[len(sent):]}})
+        call["function"]["arguments"] = final or sent
+        self.function_calls.append(ToolCall(id=item["call_id"], name=item["name"],
+                                            arguments=call["function"]["arguments"]))
 
     def _builtin_done(self, step: RunStep, item: JSON) -> None:
         call = step.step_details["tool_calls"][0]
-        if call["type"] == "file_search":
-            results = [
-                {"file_id": found.get("file_id"), "file_name": found.get("filename"), "score": found.get("score"),
-                 **({"content": [{"type": "text", "text": found["text"]}]} if found.get("text") else {})}
-                for found in item.get("results") or []
-            ]
-            call["file_search"] = {"ranking_options": {"ranker": "auto", "score_threshold": 0.0}, "results": results}
-        else:
-            call["code_interpreter"] = {
-                "input": item.get("code") or call["code_interpreter"]["input"],
-                "outputs": [{"type": "logs", "logs": output.get("logs", "")}
-                            for output in item.get("outputs") or [] if output.get("type") == "logs"],
-            }
+        call[call["type"]] = builtin_call_details(call["type"], item, call[call["type"]])
         step.status, step.completed_at = "completed", self._clock.now()
         self._emit("thread.run.step.completed", step)
 
     def _terminal(self, event: JSON) -> None:
         self.terminal, self.terminal_event = event.get("response") or {}, event["type"]
+        # Items the stream never finished (some servers only list them here) are processed now: nothing is lost.
+        for position, item in enumerate(self.terminal.get("output") or []):
+            if isinstance(item, dict):
+                self._item_done({"item": item, "output_index": position})
         if event["type"] == "response.completed":
             last = self._message_step
             if last is not None and last is self.steps[-1]:
                 last.usage = usage_of(self.terminal)  # before the event announcing the step, which carries it
             self.close_message_step()
+
+    def outcome(self) -> tuple[str, str | None]:
+        """(the run's next status, why it failed) from the terminal event, never a false ``completed``: a response
+        whose output holds function calls wants their outputs, and one that says it failed, or that we could not
+        map, fails."""
+        terminal = self.terminal or {}
+        outcome = _TERMINAL_EVENTS.get(self.terminal_event or "")
+        if outcome is None:
+            return "failed", "The model stream ended before the response was complete."
+        if self.failure is not None:
+            return "failed", self.failure
+        if outcome == "completed" and terminal.get("status") in ("failed", "incomplete"):
+            outcome = terminal["status"]
+        if outcome == "completed" and terminal.get("error"):
+            outcome = "failed"
+        if outcome == "completed" and self.function_calls:
+            return "requires_action", None
+        return outcome, None
 
     def finish(self, outcome: str, now: int, *, message_reason: str | None = None,
                step_error: JSON | None = None) -> list[Event]:

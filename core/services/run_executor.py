@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import partial
@@ -40,8 +41,6 @@ __all__ = ["LeaseLost", "RunExecutor", "discard"]
 _log = get_logger("runs")
 T = TypeVar("T")
 _GRACE_SECONDS = 10.0  # how long a stopped task may take to notice (a store call times out after 5 s)
-_TERMINAL_EVENTS = {"response.completed": "completed", "response.incomplete": "incomplete",
-                    "response.failed": "failed"}
 
 
 async def discard(event: str, payload: _Stored | JSON) -> None:
@@ -131,6 +130,7 @@ class RunExecutor:
                     signal: asyncio.Event) -> tuple[str | None, UpstreamError | None]:
         """Stream the call into ``turn`` while the watcher beats; (outcome, error), outcome ``None`` if the run
         is no longer ours."""
+        started = time.monotonic()
         consumer = asyncio.create_task(self._consume(execution, turn, request, emit))
         watcher = asyncio.create_task(self._watch(execution, signal))
         await asyncio.wait({consumer, watcher}, return_when=asyncio.FIRST_COMPLETED)
@@ -144,14 +144,16 @@ class RunExecutor:
             return ("cancelled", None) if watcher.result() == "cancel" else (None, None)
         failure = consumer.exception()
         if isinstance(failure, UpstreamError):
+            _log.warning("upstream call failed", extra={
+                "run_id": execution.run.id, "status": failure.status, "code": failure.code,
+                "error": failure.message, "elapsed_ms": round((time.monotonic() - started) * 1000)})
             return "failed", failure
         if failure is not None:
             raise failure
-        outcome = _TERMINAL_EVENTS.get(turn.terminal_event or "")
-        if outcome is None:
-            return "failed", UpstreamError("The model stream ended before the response was complete.")
-        if outcome == "completed" and turn.function_calls:
-            return "requires_action", None
+        outcome, failure_text = turn.outcome()
+        if failure_text is not None:
+            _log.warning("upstream response not usable", extra={"run_id": execution.run.id, "reason": failure_text})
+            return outcome, UpstreamError(failure_text)
         return outcome, None
 
     async def _consume(self, execution: _Execution, turn: Turn, request: JSON, emit: Emit) -> None:

@@ -16,6 +16,7 @@ __all__ = [
     "MAX_HISTORY_MESSAGES",
     "MIN_OUTPUT_TOKENS",
     "build_request",
+    "builtin_call_details",
     "history_items",
     "map_annotation",
     "run_error_code",
@@ -209,6 +210,22 @@ def run_error_code(code: str | None, status: int | None = None) -> str:
 def step_error_code(run_code: str) -> str:
     """Steps have no ``invalid_prompt``."""
     return "rate_limit_exceeded" if run_code == "rate_limit_exceeded" else "server_error"
+
+
+def builtin_call_details(kind: str, item: JSON, streamed: JSON) -> JSON:
+    """A finished built-in tool call item as its step's ``file_search`` / ``code_interpreter`` details (§4.8)."""
+    if kind == "file_search":
+        results = [
+            {"file_id": found.get("file_id"), "file_name": found.get("filename"), "score": found.get("score"),
+             **({"content": [{"type": "text", "text": found["text"]}]} if found.get("text") else {})}
+            for found in item.get("results") or []
+        ]
+        return {"ranking_options": {"ranker": "auto", "score_threshold": 0.0}, "results": results}
+    return {
+        "input": item.get("code") or streamed.get("input", ""),
+        "outputs": [{"type": "logs", "logs": output.get("logs", "")}
+                    for output in item.get("outputs") or [] if output.get("type") == "logs"],
+    }
 
 
 def usage_of(response: JSON) -> Usage:
