@@ -40,6 +40,8 @@ SETTINGS: dict[str, str] = {
     "UPSTREAM_MAX_RETRIES": "retries on upstream 429/5xx/connection errors, with backoff (default 2)",
     "UPSTREAM_IDLE_TIMEOUT_SECONDS": "a streamed Responses call that sends no event for this long fails the run with "
     "server_error (default 120)",
+    "UPSTREAM_OMIT_FIELDS": "comma-separated Responses request fields never sent upstream, for upstreams that refuse "
+    "them (e.g. truncation,include,store); model and input cannot be omitted",
     "RUN_LEASE_SECONDS": "lease of the process executing a run, renewed while it works; a run whose lease lapsed is "
     "taken over (default 30)",
     "RUN_MAX_ATTEMPTS": "executions of one turn of a run (first try plus take-overs) before it fails with "
@@ -79,6 +81,13 @@ def parse_api_keys(raw: str) -> dict[str, str]:
     return keys
 
 
+def _omit_fields(raw: str) -> frozenset[str]:
+    fields = frozenset(name.strip() for name in raw.split(",") if name.strip())
+    if fields & {"model", "input"}:
+        raise ValueError("UPSTREAM_OMIT_FIELDS cannot omit model or input")
+    return fields
+
+
 @dataclass(frozen=True)
 class Settings:
     """The app's configuration; build it with :func:`Settings.from_env` (or directly in tests)."""
@@ -103,6 +112,7 @@ class Settings:
     upstream_timeout_seconds: float = 600.0
     upstream_max_retries: int = 2
     upstream_idle_timeout_seconds: float = 120.0
+    upstream_omit_fields: frozenset[str] = frozenset()
     run_lease_seconds: int = 30
     run_max_attempts: int = 3
     redis_max_connections: int = 64
@@ -149,6 +159,7 @@ class Settings:
             upstream_timeout_seconds=float(get("UPSTREAM_TIMEOUT_SECONDS") or 600),
             upstream_max_retries=int(get("UPSTREAM_MAX_RETRIES") or 2),
             upstream_idle_timeout_seconds=float(get("UPSTREAM_IDLE_TIMEOUT_SECONDS") or 120),
+            upstream_omit_fields=_omit_fields(get("UPSTREAM_OMIT_FIELDS") or ""),
             run_lease_seconds=max(1, int(get("RUN_LEASE_SECONDS") or 30)),
             run_max_attempts=max(1, int(get("RUN_MAX_ATTEMPTS") or 3)),
             redis_max_connections=max(1, int(get("REDIS_MAX_CONNECTIONS") or 64)),

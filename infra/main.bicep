@@ -121,6 +121,9 @@ param upstreamMaxRetries int = 2
 @description('UPSTREAM_IDLE_TIMEOUT_SECONDS: a model stream silent this long fails its run.')
 param upstreamIdleTimeoutSeconds int = 120
 
+@description('UPSTREAM_OMIT_FIELDS: Responses request fields never sent upstream (comma-separated).')
+param upstreamOmitFields string = ''
+
 @minValue(5)
 @description('RUN_LEASE_SECONDS: lease of the instance executing a run; a lapsed run is taken over.')
 param runLeaseSeconds int = 30
@@ -298,6 +301,7 @@ module functionApp 'modules/functionapp.bicep' = {
     upstreamTimeoutSeconds: upstreamTimeoutSeconds
     upstreamMaxRetries: upstreamMaxRetries
     upstreamIdleTimeoutSeconds: upstreamIdleTimeoutSeconds
+    upstreamOmitFields: upstreamOmitFields
     runLeaseSeconds: runLeaseSeconds
     runMaxAttempts: runMaxAttempts
     redisMaxConnections: redisMaxConnections

@@ -71,6 +71,7 @@ param logLevel string = 'INFO'
 param upstreamTimeoutSeconds int = 600
 param upstreamMaxRetries int = 2
 param upstreamIdleTimeoutSeconds int = 120
+param upstreamOmitFields string = ''
 param runLeaseSeconds int = 30
 param runMaxAttempts int = 3
 param redisMaxConnections int = 64
@@ -94,6 +95,7 @@ var commonSettings = {
   UPSTREAM_TIMEOUT_SECONDS: string(upstreamTimeoutSeconds)
   UPSTREAM_MAX_RETRIES: string(upstreamMaxRetries)
   UPSTREAM_IDLE_TIMEOUT_SECONDS: string(upstreamIdleTimeoutSeconds)
+  UPSTREAM_OMIT_FIELDS: upstreamOmitFields
   RUN_LEASE_SECONDS: string(runLeaseSeconds)
   RUN_MAX_ATTEMPTS: string(runMaxAttempts)
   REDIS_MAX_CONNECTIONS: string(redisMaxConnections)

@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING, Any
 from core.config import Settings
 from core.domain.errors import UpstreamError
 from core.domain.redaction import redact
+from core.logs import get_logger
+
+from ._fields import refused_own_field, without
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
@@ -21,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["OpenAIResponsesGateway"]
 
 _AZURE_SCOPE = "https://cognitiveservices.azure.com/.default"
+_log = get_logger("upstream")
 
 
 class OpenAIResponsesGateway:
@@ -29,6 +33,7 @@ class OpenAIResponsesGateway:
         self._secrets = tuple(key for key in (settings.openai_api_key, settings.azure_openai_api_key) if key)
         self._client: AsyncOpenAI | None = None
         self._credential: Any = None
+        self._omitted = set(settings.upstream_omit_fields)
 
     def _get_client(self) -> AsyncOpenAI:
         if self._client is None:
@@ -64,10 +69,21 @@ class OpenAIResponsesGateway:
         import openai
 
         client = self._get_client()
-        try:
-            stream = await client.responses.create(**request, stream=True)
-        except openai.APIError as error:
-            raise _upstream_error(error, self._secrets) from None
+        request = without(request, self._omitted)
+        while True:
+            try:
+                stream = await client.responses.create(**request, stream=True)
+                break
+            except openai.APIStatusError as error:
+                field = refused_own_field(request, error.body) if error.status_code == 400 else None
+                if field is None:
+                    raise _upstream_error(error, self._secrets) from None
+                # An upstream that refuses a field we add ourselves gets requests without it from now on.
+                _log.warning("upstream refused a request field; sending requests without it", extra={"field": field})
+                self._omitted.add(field)
+                request = without(request, {field})
+            except openai.APIError as error:
+                raise _upstream_error(error, self._secrets) from None
         try:
             async for event in stream:
                 data = event.to_dict()
