@@ -3,6 +3,7 @@ cancel, submit tool outputs."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import azure.functions as func
@@ -18,12 +19,20 @@ from core.http.sse import Emit, event_stream
 bp = func.Blueprint()
 route = bp.route
 ANONYMOUS = func.AuthLevel.ANONYMOUS
-POLL_AFTER_MS = "500"  # read by the SDK's poll helpers as their interval
 INCLUDE = "include[]"
+#: (run age in seconds, poll interval in ms): the SDK's poll helpers wait ``openai-poll-after-ms`` between reads, so
+#: a young run is polled often (most runs end within seconds) and an old one backs off.
+POLL_AFTER_MS = ((2, 50), (10, 200), (60, 500))
+SLOWEST_POLL_MS = 1000
+
+
+def poll_after_ms(run: Run, now: float) -> int:
+    age = now - run.created_at
+    return next((interval for limit, interval in POLL_AFTER_MS if age < limit), SLOWEST_POLL_MS)
 
 
 def _run_response(run: Run) -> Response:
-    return JSONResponse(present(run), headers={"openai-poll-after-ms": POLL_AFTER_MS})
+    return JSONResponse(present(run), headers={"openai-poll-after-ms": str(poll_after_ms(run, time.time()))})
 
 
 async def _start(call: Call, run: Run, stream: bool, thread: Thread | None = None) -> Response:
