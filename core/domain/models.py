@@ -31,7 +31,7 @@ StepStatus = Literal["in_progress", "cancelled", "failed", "completed", "expired
 
 
 class _Stored(BaseModel):
-    model_config = ConfigDict(extra="ignore", validate_assignment=False)
+    model_config = ConfigDict(extra="ignore", validate_assignment=False, defer_build=True)  # cold start
 
     id: str
     created_at: int

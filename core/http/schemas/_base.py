@@ -24,7 +24,7 @@ _UNION_FIELDS = frozenset(
 class Strict(BaseModel):
     """Base of request bodies: unknown fields are refused and JSON types are not coerced."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)  # built on first use: cold start
 
 
 def param_path(loc: tuple[int | str, ...]) -> str:
