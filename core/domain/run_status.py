@@ -15,7 +15,7 @@ TERMINAL: frozenset[str] = frozenset({"cancelled", "failed", "completed", "incom
 ACTIVE: frozenset[str] = frozenset({"queued", "in_progress", "requires_action", "cancelling"})
 
 _ALLOWED: dict[str, frozenset[str]] = {
-    "queued": frozenset({"in_progress", "cancelling", "expired"}),
+    "queued": frozenset({"in_progress", "cancelling", "expired", "failed"}),  # failed: its job was undeliverable
     "in_progress": frozenset({"requires_action", "completed", "incomplete", "failed", "cancelling", "expired"}),
     "requires_action": frozenset({"queued", "cancelling", "expired"}),
     # A cancel may race the upstream call; whichever terminal status that call reaches first may still land.

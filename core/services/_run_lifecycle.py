@@ -148,6 +148,12 @@ class RunLifecycle:
 
         return await retry_on_conflict(attempt)
 
+    async def held_by_another(self, tenant_id: str, thread_id: str, run_id: str) -> bool:
+        """Whether an executor's lease still holds the run (alive, or dead and not yet lapsed)."""
+        run = await self._repository.find(Run, thread_partition(thread_id), run_id, tenant_id)
+        return (run is not None and run.status in ("in_progress", "cancelling") and run.lease_owner is not None
+                and not lapsed(run, self._clock.now()))
+
     async def heartbeat(self, run_id: str, run: Run, owner: str) -> Run | None:
         """The stored run as its executor should see it, with the lease renewed when a third of it is used.
 

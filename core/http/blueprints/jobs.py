@@ -15,12 +15,21 @@ _log = get_logger("jobs")
 SWEEP_SCHEDULE = "*/30 * * * * *"  # NCRONTAB with seconds; well inside the default 30 s lease
 
 
+class RunStillLeased(Exception):
+    """Raised so the host redelivers the job later (``visibilityTimeout``): its run is leased by an executor that is
+    probably gone with the worker that first took this message, and can be taken over once the lease lapses."""
+
+
 async def runs_execute(msg: func.QueueMessage) -> None:
-    """Execute one queued run. A job for a run that is gone, already taken or over does nothing (so a redelivered
-    message is harmless); one for a run whose executor died takes it over. Failures of the run itself end the run,
-    not the message; only an unreachable store makes the host retry the message."""
+    """Execute one queued run. A job for a run that is gone, waiting or over does nothing (so a duplicate message is
+    harmless); one for a run whose executor died takes it over. Failures of the run itself end the run, not the
+    message; an unreachable store, or a redelivered job whose run is still leased, makes the host retry it."""
     job = RunJob.from_json(msg.get_body())
-    run = await get_container().executor.execute(job.tenant_id, job.thread_id, job.run_id)
+    container = get_container()
+    run = await container.executor.execute(job.tenant_id, job.thread_id, job.run_id)
+    if run is None and (msg.dequeue_count or 1) > 1 and await container.lifecycle.held_by_another(
+            job.tenant_id, job.thread_id, job.run_id):
+        raise RunStillLeased(f"run {job.run_id} is leased; retry after the lease lapses")
     _log.info("background run executed", extra={"run_id": job.run_id, "status": run.status if run else "not ours"})
 
 
