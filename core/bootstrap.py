@@ -141,6 +141,8 @@ def get_container() -> Container:
             if _container is None:
                 settings = get_settings()
                 configure_logging(settings.log_level)
+                for problem in settings.problems:
+                    _log.error("configuration problem", extra={"problem": problem})
                 if not settings.api_keys:
                     _log.error("API_KEYS is empty: every request will be refused with 401")
                 _container = build(settings)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -34,6 +35,8 @@ SETTINGS: dict[str, str] = {
     "AZURE_OPENAI_API_KEY": "Azure OpenAI key; managed identity when unset",
     "AZURE_CLIENT_ID": "client id of a user-assigned managed identity",
     "API_KEYS": "comma-separated client keys, each 'key' or 'tenant:key'; every key is its own tenant",
+    "MAX_REQUEST_BYTES": "largest request body accepted, in bytes (default 16777216); larger bodies get 413 before "
+    "they are read",
     "RUN_QUEUE": "where non-streamed runs execute: in-process (default) or storage (the run-jobs queue of the "
     "AzureWebJobsStorage account, read by the queue-triggered function runs_execute)",
     "UPSTREAM_TIMEOUT_SECONDS": "timeout of one Responses API call (default 600)",
@@ -62,22 +65,31 @@ def _resolved(value: str | None) -> str | None:
     return None if value is not None and value.startswith("@Microsoft.KeyVault(") else value
 
 
-def parse_api_keys(raw: str) -> dict[str, str]:
+_TENANT = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+_KEY = re.compile(r"[!-~]{1,256}")  # printable ASCII, no spaces; a comma or colon would be read as a separator
+
+
+def parse_api_keys(raw: str, problems: list[str] | None = None) -> dict[str, str]:
     """Map each accepted client key to its tenant id.
 
-    ``"tenant:key"`` names the tenant; a bare ``"key"`` gets a tenant id derived from a hash of the key, so that the
-    tenant id stored on every document never reveals the key itself.
+    Entries are comma-separated, each ``key`` or ``tenant:key``: a tenant is 1-64 of ``A-Z a-z 0-9 _ . -``, a key
+    8-256 printable ASCII characters without ``:`` or ``,``. A bare key gets a tenant id derived from a hash of the key,
+    so the tenant id stored on every document never reveals it. A malformed entry accepts nothing and is reported in
+    ``problems`` by its position (never its text, which holds a key).
     """
     keys: dict[str, str] = {}
-    for entry in raw.split(","):
-        entry = entry.strip()
+    for position, entry in enumerate((part.strip() for part in raw.split(",")), start=1):
         if not entry:
             continue
-        tenant, sep, key = entry.partition(":")
-        if not sep:
-            key = tenant
-            tenant = "t_" + hashlib.sha256(key.encode()).hexdigest()[:24]
-        keys[key.strip()] = tenant.strip()
+        fields = entry.split(":")
+        if len(fields) == 1 and _KEY.fullmatch(entry):
+            keys[entry] = "t_" + hashlib.sha256(entry.encode()).hexdigest()[:24]
+        elif len(fields) == 2 and _TENANT.fullmatch(fields[0]) and _KEY.fullmatch(fields[1]):
+            keys[fields[1]] = fields[0]
+        elif problems is not None:
+            problems.append(f"API_KEYS entry {position} is malformed (expected 'key' or 'tenant:key'; a tenant is "
+                            "1-64 of A-Z a-z 0-9 _ . -, a key 1-256 printable characters without ':' or ','); it "
+                            "accepts nothing")
     return keys
 
 
@@ -113,6 +125,8 @@ class Settings:
     upstream_max_retries: int = 2
     upstream_idle_timeout_seconds: float = 120.0
     upstream_omit_fields: frozenset[str] = frozenset()
+    max_request_bytes: int = 16 * 1024 * 1024
+    problems: tuple[str, ...] = ()  # configuration problems the service runs despite (health reports them)
     run_lease_seconds: int = 30
     run_max_attempts: int = 3
     redis_max_connections: int = 64
@@ -136,6 +150,9 @@ class Settings:
             raise ValueError("DATABASE_PROVIDER=redis needs REDIS_URL")
         if provider == "cosmos" and not get("COSMOS_ENDPOINT"):
             raise ValueError("DATABASE_PROVIDER=cosmos needs COSMOS_ENDPOINT")
+        problems: list[str] = []
+        if get("API_KEYS") and _resolved(get("API_KEYS")) is None:
+            problems.append("API_KEYS is a Key Vault reference the platform did not resolve; no key is accepted")
         run_queue = (get("RUN_QUEUE") or "in-process").lower()
         if run_queue not in ("in-process", "storage"):
             raise ValueError(f"RUN_QUEUE must be in-process or storage, not {run_queue!r}")
@@ -155,7 +172,9 @@ class Settings:
             azure_openai_endpoint=get("AZURE_OPENAI_ENDPOINT"),
             azure_openai_api_key=get("AZURE_OPENAI_API_KEY"),
             azure_client_id=get("AZURE_CLIENT_ID"),
-            api_keys=parse_api_keys(_resolved(get("API_KEYS")) or ""),
+            api_keys=parse_api_keys(_resolved(get("API_KEYS")) or "", problems),
+            max_request_bytes=max(1024, int(get("MAX_REQUEST_BYTES") or 16 * 1024 * 1024)),
+            problems=tuple(problems),
             upstream_timeout_seconds=float(get("UPSTREAM_TIMEOUT_SECONDS") or 600),
             upstream_max_retries=int(get("UPSTREAM_MAX_RETRIES") or 2),
             upstream_idle_timeout_seconds=float(get("UPSTREAM_IDLE_TIMEOUT_SECONDS") or 120),

@@ -121,6 +121,10 @@ param upstreamMaxRetries int = 2
 @description('UPSTREAM_IDLE_TIMEOUT_SECONDS: a model stream silent this long fails its run.')
 param upstreamIdleTimeoutSeconds int = 120
 
+@minValue(1024)
+@description('MAX_REQUEST_BYTES: largest request body accepted (413 beyond it).')
+param maxRequestBytes int = 16777216
+
 @description('UPSTREAM_OMIT_FIELDS: Responses request fields never sent upstream (comma-separated).')
 param upstreamOmitFields string = ''
 
@@ -302,6 +306,7 @@ module functionApp 'modules/functionapp.bicep' = {
     upstreamMaxRetries: upstreamMaxRetries
     upstreamIdleTimeoutSeconds: upstreamIdleTimeoutSeconds
     upstreamOmitFields: upstreamOmitFields
+    maxRequestBytes: maxRequestBytes
     runLeaseSeconds: runLeaseSeconds
     runMaxAttempts: runMaxAttempts
     redisMaxConnections: redisMaxConnections

@@ -47,7 +47,8 @@ class NotFoundError(ApiError):
     type = "invalid_request_error"
 
     def __init__(self, kind: str, object_id: str) -> None:
-        super().__init__(f"No {kind} found with id '{object_id}'.")
+        shown = "".join(char for char in object_id[:64] if char.isprintable()) + ("…" if len(object_id) > 64 else "")
+        super().__init__(f"No {kind} found with id '{shown}'.")
 
 
 class AuthenticationError(ApiError):

@@ -7,11 +7,12 @@ processes break randomly), which lets every store page by id ranges with no sepa
 
 from __future__ import annotations
 
+import re
 import secrets
 import threading
 import time
 
-__all__ = ["ALPHABET", "creation_key", "new_id"]
+__all__ = ["ALPHABET", "creation_key", "is_well_formed", "new_id"]
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"  # ASCII order, so strings sort like numbers
 _BASE = len(ALPHABET)
@@ -46,3 +47,13 @@ def new_id(prefix: str) -> str:
 def creation_key(object_id: str) -> str:
     """The part of an id that sorts by creation time, comparable across types (``msg_…`` vs ``step_…``)."""
     return object_id.partition("_")[2]
+
+
+_WELL_FORMED = re.compile(r"([a-z]{1,16})_[0-9A-Za-z]{1,64}")
+
+
+def is_well_formed(object_id: str, prefix: str | None = None) -> bool:
+    """Whether ``object_id`` could be an id (of ``prefix``'s kind): what is not never reaches a store, so no adapter
+    sees a ``/``, a control character or a 5,000-character key."""
+    match = _WELL_FORMED.fullmatch(object_id)
+    return match is not None and (prefix is None or match.group(1) == prefix)

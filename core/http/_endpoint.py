@@ -6,7 +6,7 @@ The wrapper keeps the signature Azure Functions indexes, ``(req: Request) -> Res
 
 from __future__ import annotations
 
-import json
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
@@ -16,15 +16,21 @@ from typing import Any
 from azurefunctions.extensions.http.fastapi import JSONResponse, Request, Response
 
 from core.bootstrap import Container, get_container
-from core.domain.errors import ApiError, InvalidRequestError
+from core.domain.errors import ApiError, InvalidRequestError, NotFoundError
+from core.domain.ids import is_well_formed
 from core.domain.pagination import ListQuery
 from core.logs import REQUEST_ID, get_logger
 
+from ._body import check_media_type, read_bytes, read_json
 from .auth import tenant_for
 
 __all__ = ["Call", "endpoint", "error_response"]
 
 _log = get_logger("http")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")  # a client's id is echoed and logged only when short and plain
+#: path parameter -> (id prefix, wording in a 404)
+_PATH_IDS = {"assistant_id": ("asst", "assistant"), "thread_id": ("thread", "thread"), "message_id": ("msg", "message"),
+             "run_id": ("run", "run"), "step_id": ("step", "run step")}
 _ALWAYS_ALLOWED_QUERY = frozenset({"api-version"})  # Azure-style clients add it to every call
 _LIST_PARAMS = frozenset({"limit", "order", "after", "before"})
 
@@ -38,20 +44,20 @@ class Call:
     container: Container
 
     def path(self, name: str) -> str:
-        return str(self.request.path_params[name])
+        """A path id; one that is not a well-formed id of its kind is 404 here, before any store sees it."""
+        value = str(self.request.path_params[name])
+        kind = _PATH_IDS.get(name)
+        if kind is not None and not is_well_formed(value, kind[0]):
+            raise NotFoundError(kind[1], value)
+        return value
 
     async def body(self) -> dict[str, Any]:
         """The JSON object body; an empty body reads as ``{}`` (the SDK sends none on delete and cancel)."""
-        raw = await self.request.body()
-        if not raw.strip():
-            return {}
-        try:
-            value = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            raise InvalidRequestError("We could not parse the JSON body of your request.") from None
-        if not isinstance(value, dict):
-            raise InvalidRequestError("The request body must be a JSON object.")
-        return value
+        raw = await read_bytes(self.request.stream(), self.request.headers.get("content-length"),
+                               self.container.settings.max_request_bytes)
+        if raw.strip():
+            check_media_type(self.request.headers.get("content-type"))
+        return read_json(raw)
 
     def query(self, allowed: Iterable[str] = ()) -> dict[str, list[str]]:
         """Query parameters (``include[]`` style arrays as lists); unknown ones are a 400."""
@@ -101,7 +107,8 @@ def endpoint(handler: Handler, *, authenticate: bool = True) -> Function:
     """Wrap ``handler`` as an Azure Functions HTTP function of the same name."""
 
     async def function(req: Request) -> Response:
-        request_id = req.headers.get("x-request-id") or f"req_{uuid.uuid4().hex}"
+        offered = req.headers.get("x-request-id") or ""
+        request_id = offered if _REQUEST_ID.fullmatch(offered) else f"req_{uuid.uuid4().hex}"
         token = REQUEST_ID.set(request_id)
         started = time.perf_counter()
         response: Response

@@ -31,7 +31,7 @@ _FIELDS: dict[type[_Stored], tuple[str, ...]] = {
 def present(obj: _Stored) -> dict[str, Any]:
     """The wire JSON of a stored object."""
     shown = obj.model_dump(mode="json", include=set(_FIELDS[type(obj)]))
-    if isinstance(obj, Run):
+    if isinstance(obj, Run | Assistant):
         # Effective sampling values: OpenAI shows 1.0 when neither the run nor the assistant set them.
         shown["temperature"] = 1.0 if obj.temperature is None else obj.temperature
         shown["top_p"] = 1.0 if obj.top_p is None else obj.top_p

@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from core.domain.errors import InvalidRequestError
 from core.domain.ids import new_id
 from core.domain.models import JSON, Message, Thread
 
-__all__ = ["content_parts", "new_message", "new_thread"]
+__all__ = ["content_parts", "merge_metadata", "new_message", "new_thread"]
+
+MAX_METADATA_KEYS = 16
 
 
 def content_parts(content: str | list[JSON]) -> list[JSON]:
@@ -46,3 +49,13 @@ def new_thread(tenant_id: str, now: int, metadata: dict[str, str] | None, tool_r
     thread = Thread(id=new_id("thread"), created_at=now, tenant_id=tenant_id, metadata=metadata or {},
                     tool_resources=tool_resources or {})
     return thread, [new_message(tenant_id, thread.id, now, fields) for fields in messages]
+
+
+def merge_metadata(current: dict[str, str], update: Mapping[str, str]) -> dict[str, str]:
+    """OpenAI's modify semantics: keys are set or overwritten, a key set to ``""`` is removed, others stay."""
+    merged = {**current, **update}
+    merged = {key: value for key, value in merged.items() if value != ""}
+    if len(merged) > MAX_METADATA_KEYS:
+        raise InvalidRequestError(f"metadata may have at most {MAX_METADATA_KEYS} keys; this change would leave "
+                                  f"{len(merged)}.", param="metadata")
+    return merged

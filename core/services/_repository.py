@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import TypeVar
 
 from core.domain.errors import InvalidRequestError, NotFoundError
+from core.domain.ids import is_well_formed
 from core.domain.models import Assistant, Message, Run, RunStep, Thread, _Stored
 from core.domain.pagination import ListQuery, Page
 from core.ports.store import INDEXES_FIELD, Create, Delete, DocumentStore, Partition, Replace, Write
@@ -27,6 +28,7 @@ _LABELS: dict[type[_Stored], tuple[str, str]] = {  # model -> (document type, wo
     Run: ("run", "run"),
     RunStep: ("step", "run step"),
 }
+_PREFIXES: dict[type[_Stored], str] = {Assistant: "asst", Thread: "thread", Message: "msg", Run: "run", RunStep: "step"}
 
 
 def assistants_of(tenant_id: str) -> Partition:
@@ -64,6 +66,9 @@ class Repository:
         self.store = store
 
     async def find(self, model: type[M], partition: Partition, object_id: str, tenant_id: str) -> M | None:
+        if not is_well_formed(object_id, _PREFIXES[model]) or (
+                partition.container == "threads" and not is_well_formed(partition.key, "thread")):
+            return None  # no such id can exist: the store never sees it
         doc = await self.store.get(partition, object_id)
         if doc is None or doc.body.get(DOC_TYPE_FIELD) != _LABELS[model][0] or doc.body.get("tenant_id") != tenant_id:
             return None
@@ -83,9 +88,10 @@ class Repository:
         for param, cursor in (("after", query.after), ("before", query.before)):
             if cursor is None:
                 continue
-            doc = await self.store.get(partition, cursor)
+            doc = await self.store.get(partition, cursor) if is_well_formed(cursor) else None
             if doc is None or index not in (doc.body.get(INDEXES_FIELD) or []):
-                raise InvalidRequestError(f"Invalid '{param}': no such object '{cursor}' in this list.", param=param)
+                shown = "".join(char for char in cursor[:64] if char.isprintable())
+                raise InvalidRequestError(f"Invalid '{param}': no such object '{shown}' in this list.", param=param)
         found = await self.store.scan(partition, index, query)
         objects = []
         for doc in found.data:

@@ -10,6 +10,7 @@ from core.domain.models import Assistant
 from core.domain.pagination import ListQuery, Page
 from core.ports.clock import Clock
 
+from ._objects import merge_metadata
 from ._repository import Repository, assistants_of
 from ._retry import retry_on_conflict
 
@@ -38,6 +39,8 @@ class AssistantService:
         async def attempt() -> Assistant:
             assistant = await self.retrieve(tenant_id, assistant_id)
             for key, value in changes.items():
+                if key == "metadata" and value is not None:
+                    value = merge_metadata(assistant.metadata, value)
                 default = defaults[key].get_default(call_default_factory=True)
                 setattr(assistant, key, default if value is None else value)
             await self._repository.save(assistants_of(tenant_id), replace=[assistant])

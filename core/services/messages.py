@@ -10,7 +10,7 @@ from core.domain.models import Message, Thread
 from core.domain.pagination import ListQuery, Page
 from core.ports.clock import Clock
 
-from ._objects import new_message
+from ._objects import merge_metadata, new_message
 from ._repository import Repository, thread_partition
 from ._retry import retry_on_conflict
 from ._run_lifecycle import RunLifecycle
@@ -49,7 +49,7 @@ class MessageService:
     async def update(self, tenant_id: str, thread_id: str, message_id: str, metadata: dict[str, str] | None) -> Message:
         async def attempt() -> Message:
             message = await self.retrieve(tenant_id, thread_id, message_id)
-            message.metadata = metadata or {}
+            message.metadata = merge_metadata(message.metadata, metadata or {})
             await self._repository.save(thread_partition(thread_id), replace=[message])
             return message
 

@@ -16,7 +16,7 @@ from core.domain.models import JSON, Assistant, Message, Run, Thread
 from core.domain.pagination import ListQuery, Page
 from core.ports.clock import Clock
 
-from ._objects import new_message, new_thread
+from ._objects import merge_metadata, new_message, new_thread
 from ._repository import Repository, assistants_of, thread_partition
 from ._retry import retry_on_conflict
 from ._run_lifecycle import RunLifecycle
@@ -145,7 +145,7 @@ class RunService:
     async def update(self, tenant_id: str, thread_id: str, run_id: str, metadata: dict[str, str] | None) -> Run:
         async def attempt() -> Run:
             run = await self.retrieve(tenant_id, thread_id, run_id)
-            run.metadata = metadata or {}
+            run.metadata = merge_metadata(run.metadata, metadata or {})
             await self._repository.save(thread_partition(thread_id), replace=[run])
             return run
 

@@ -9,7 +9,7 @@ from core.domain.errors import InvalidRequestError
 from core.domain.models import JSON, Thread
 from core.ports.clock import Clock
 
-from ._objects import new_thread
+from ._objects import merge_metadata, new_thread
 from ._repository import Repository, thread_partition
 from ._retry import retry_on_conflict
 from ._run_lifecycle import RunLifecycle
@@ -40,8 +40,9 @@ class ThreadService:
     async def update(self, tenant_id: str, thread_id: str, changes: Mapping[str, Any]) -> Thread:
         async def attempt() -> Thread:
             thread = await self.retrieve(tenant_id, thread_id)
-            if "metadata" in changes:
-                thread.metadata = changes["metadata"] or {}
+            if "metadata" in changes:  # an explicit null clears it
+                update = changes["metadata"]
+                thread.metadata = {} if update is None else merge_metadata(thread.metadata, update)
             if "tool_resources" in changes:
                 thread.tool_resources = changes["tool_resources"] or {}
             await self._repository.save(thread_partition(thread_id), replace=[thread])

@@ -72,6 +72,7 @@ param upstreamTimeoutSeconds int = 600
 param upstreamMaxRetries int = 2
 param upstreamIdleTimeoutSeconds int = 120
 param upstreamOmitFields string = ''
+param maxRequestBytes int = 16777216
 param runLeaseSeconds int = 30
 param runMaxAttempts int = 3
 param redisMaxConnections int = 64
@@ -96,6 +97,7 @@ var commonSettings = {
   UPSTREAM_MAX_RETRIES: string(upstreamMaxRetries)
   UPSTREAM_IDLE_TIMEOUT_SECONDS: string(upstreamIdleTimeoutSeconds)
   UPSTREAM_OMIT_FIELDS: upstreamOmitFields
+  MAX_REQUEST_BYTES: string(maxRequestBytes)
   RUN_LEASE_SECONDS: string(runLeaseSeconds)
   RUN_MAX_ATTEMPTS: string(runMaxAttempts)
   REDIS_MAX_CONNECTIONS: string(redisMaxConnections)

@@ -289,8 +289,8 @@ def test_list_retrieve_update_runs(sdk: openai.OpenAI, fake: FakeResponsesServer
     retrieved = polled.parse()
     assert retrieved.id == ids[2] and retrieved.metadata == {"n": "2"} and retrieved.status == "completed"
     updated = sdk.beta.threads.runs.update(ids[2], thread_id=thread_id, metadata={"reviewed": "yes"})
-    assert updated.metadata == {"reviewed": "yes"} and updated.status == "completed"
-    assert sdk.beta.threads.runs.retrieve(ids[2], thread_id=thread_id).metadata == {"reviewed": "yes"}
+    assert updated.metadata == {"n": "2", "reviewed": "yes"} and updated.status == "completed"  # keys merge
+    assert sdk.beta.threads.runs.retrieve(ids[2], thread_id=thread_id).metadata == {"n": "2", "reviewed": "yes"}
     assert updated.model_dump(exclude={"metadata"}) == retrieved.model_dump(exclude={"metadata"})
     with pytest.raises(openai.BadRequestError) as bad:
         sdk.beta.threads.runs.update(ids[2], thread_id=thread_id, metadata={"k" * 65: "v"})

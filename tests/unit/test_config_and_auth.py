@@ -36,3 +36,18 @@ def test_bearer_and_api_key_headers() -> None:
     for headers in ({}, {"authorization": "Bearer sk-x"}, {"authorization": "Basic sk-a"}):
         with pytest.raises(AuthenticationError):
             tenant_for(headers, keys)
+
+
+@pytest.mark.parametrize("entry", ["team:sk-a:extra", ":sk-a", "team:", "bad tenant:sk-a", "sk a", "t" * 65 + ":sk-a"])
+def test_a_malformed_api_keys_entry_accepts_nothing_and_is_reported_by_position(entry: str) -> None:
+    settings = Settings.from_env({"API_KEYS": f"good:sk-good, {entry}"})
+    assert settings.api_keys == {"sk-good": "good"}
+    [problem] = settings.problems
+    assert "API_KEYS entry 2 is malformed" in problem
+    assert "sk-a" not in problem and "sk-good" not in problem  # never the key itself
+
+
+def test_an_unresolved_key_vault_reference_is_reported() -> None:
+    reference = "@Microsoft.KeyVault(SecretUri=https://kv-x.vault.azure.net/secrets/api-keys)"
+    [problem] = Settings.from_env({"API_KEYS": reference}).problems
+    assert "Key Vault" in problem and "kv-x" not in problem

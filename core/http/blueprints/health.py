@@ -13,7 +13,13 @@ bp = func.Blueprint()
 
 
 async def health_check(call: Call) -> dict[str, Any]:
-    return {"status": "ok", "version": __version__, "store": call.container.settings.database_provider}
+    """``degraded`` (still 200: the process serves) when the configuration has problems, listed without secrets."""
+    settings = call.container.settings
+    health: dict[str, Any] = {"status": "degraded" if settings.problems else "ok", "version": __version__,
+                              "store": settings.database_provider}
+    if settings.problems:
+        health["problems"] = list(settings.problems)
+    return health
 
 
 bp.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)(

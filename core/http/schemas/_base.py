@@ -48,14 +48,32 @@ def param_path(loc: tuple[int | str, ...]) -> str:
     return path
 
 
+#: pydantic's type-error kinds -> OpenAI's wording of the expected JSON type
+_EXPECTED = {"string_type": "a string", "int_type": "an integer", "float_type": "a decimal", "bool_type": "a boolean",
+             "dict_type": "an object", "model_type": "an object", "model_attributes_type": "an object",
+             "list_type": "an array", "none_required": "null"}
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a decimal"
+    if isinstance(value, str):
+        return "a string"
+    return "an array" if isinstance(value, list) else "an object"
+
+
 def parse(schema: type[S], body: Any) -> S:
     """Validate ``body`` against ``schema`` or raise a 400 naming the first offending parameter."""
     try:
         return schema.model_validate(body)
     except ValidationError as exc:
         raise _to_invalid_request(exc) from None
-
-
 
 
 def _to_invalid_request(exc: ValidationError) -> InvalidRequestError:
@@ -70,7 +88,11 @@ def _to_invalid_request(exc: ValidationError) -> InvalidRequestError:
     if kind == "missing":
         return InvalidRequestError(f"Missing required parameter: '{param}'.", param=param,
                                    code="missing_required_parameter")
-    message = str(error["msg"]).removeprefix("Value error, ")
     where = f"'{param}'" if param else "the request body"
+    if kind in _EXPECTED:
+        got = _json_type(error.get("input"))
+        return InvalidRequestError(f"Invalid type for {where}: expected {_EXPECTED[kind]}, but got {got} instead.",
+                                   param=param, code="invalid_type")
+    message = str(error["msg"]).removeprefix("Value error, ")
     return InvalidRequestError(f"Invalid value for {where}: {message}.".replace("..", "."), param=param,
                                code="invalid_value")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, field_validator
@@ -41,10 +42,21 @@ class FileSearchOptions(Strict):
     ranking_options: RankingOptions | None = None
 
 
+MAX_CONTENT_CHARACTERS = 256_000
+MAX_ATTACHMENTS = 10
+MAX_FUNCTION_SCHEMA_CHARACTERS = 100_000
+
+
+def _check_schema_size(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    if value is not None and len(json.dumps(value)) > MAX_FUNCTION_SCHEMA_CHARACTERS:
+        raise ValueError(f"the schema is larger than {MAX_FUNCTION_SCHEMA_CHARACTERS} characters of JSON")
+    return value
+
+
 class FunctionDefinition(Strict):
     name: str = Field(pattern=r"^[a-zA-Z0-9_-]{1,64}$")
-    description: str | None = None
-    parameters: dict[str, Any] | None = None
+    description: str | None = Field(default=None, max_length=1024)
+    parameters: Annotated[dict[str, Any] | None, AfterValidator(_check_schema_size)] = None
     strict: bool | None = None
 
 
@@ -136,7 +148,7 @@ class ImageUrl(Strict):
 
 class TextPart(Strict):
     type: Literal["text"]
-    text: str
+    text: str = Field(max_length=MAX_CONTENT_CHARACTERS)
 
 
 class ImageFilePart(Strict):
@@ -163,8 +175,9 @@ class Attachment(Strict):
 
 class MessageCreate(Strict):
     role: Literal["user", "assistant"]
-    content: Annotated[str, Field(min_length=1)] | Annotated[list[ContentPart], Field(min_length=1)]
-    attachments: list[Attachment] | None = None
+    content: (Annotated[str, Field(min_length=1, max_length=MAX_CONTENT_CHARACTERS)]
+              | Annotated[list[ContentPart], Field(min_length=1, max_length=64)])
+    attachments: list[Attachment] | None = Field(default=None, max_length=MAX_ATTACHMENTS)
     metadata: Metadata | None = None
 
     def fields(self) -> dict[str, Any]:
