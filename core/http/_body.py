@@ -9,6 +9,7 @@ int-conversion limit (a ``ValueError``) and Cosmos DB's number range; ``NaN``/``
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -64,7 +65,12 @@ def check_media_type(content_type: str | None) -> None:
 def _number(text: str) -> Any:
     if len(text.lstrip("-").replace(".", "").split("e")[0].split("E")[0]) > MAX_NUMBER_DIGITS:
         raise ValueError("number too long")
-    return float(text) if any(char in text for char in ".eE") else int(text)
+    if not any(char in text for char in ".eE"):
+        return int(text)
+    value = float(text)
+    if math.isinf(value):  # 1e999: not representable, and stores cannot hold Infinity
+        raise ValueError("number out of range")
+    return value
 
 
 def _not_a_number(text: str) -> Any:
@@ -97,7 +103,7 @@ def read_json(raw: bytes) -> dict[str, Any]:
         raise InvalidRequestError(f"The JSON body is nested more than {MAX_DEPTH} levels deep.") from None
     except ValueError:
         raise InvalidRequestError(
-            f"The JSON body holds a number with more than {MAX_NUMBER_DIGITS} digits, or NaN/Infinity."
+            f"The JSON body holds a number with more than {MAX_NUMBER_DIGITS} digits, out of range, or NaN/Infinity."
         ) from None
     if not isinstance(value, dict):
         raise InvalidRequestError("The request body must be a JSON object.")

@@ -234,7 +234,7 @@ BAD_PARAMS: dict[str, tuple[dict[str, Any], str]] = {
     "max_prompt_tokens_below_256": ({"max_prompt_tokens": 255}, "max_prompt_tokens"),
     "temperature_above_2": ({"temperature": 3}, "temperature"),
     "top_p_above_1": ({"top_p": 1.5}, "top_p"),
-    "too_many_tools": ({"tools": [{"type": "function", "function": {"name": f"f{i}"}} for i in range(129)]}, "tools"),
+    "too_many_tools": ({"tools": [{"type": "function", "function": {"name": f"f{i}"}} for i in range(21)]}, "tools"),
     "bad_truncation": ({"truncation_strategy": {"type": "last_messages", "last_messages": 0}},
                        "truncation_strategy.last_messages"),
     "bad_tool_choice": ({"tool_choice": "sometimes"}, "tool_choice"),

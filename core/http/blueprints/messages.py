@@ -6,6 +6,8 @@ from typing import Any
 
 import azure.functions as func
 
+from core.domain.errors import InvalidRequestError
+from core.domain.ids import is_well_formed
 from core.http._endpoint import Call, endpoint
 from core.http.presenters import deleted, present, present_page
 from core.http.schemas import parse
@@ -28,6 +30,8 @@ async def messages_create(call: Call) -> dict[str, Any]:
 async def messages_list(call: Call) -> dict[str, Any]:
     query, values = call.list_query(extra=["run_id"])
     run_id = values.get("run_id", [None])[-1] or None
+    if run_id is not None and not is_well_formed(run_id, "run"):
+        raise InvalidRequestError("Invalid 'run_id': expected a run id.", param="run_id", code="invalid_value")
     page = await call.container.messages.list(call.tenant_id, call.path("thread_id"), query, run_id=run_id)
     return present_page(page)
 

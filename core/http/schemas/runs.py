@@ -40,7 +40,7 @@ class _RunOptions(Strict):
     assistant_id: str = Field(min_length=1)
     model: str | None = Field(default=None, min_length=1)
     instructions: str | None = Field(default=None, max_length=256_000)
-    tools: list[AssistantTool] | None = Field(default=None, max_length=128)
+    tools: list[AssistantTool] | None = Field(default=None, max_length=20)  # the spec: maxItems 20 on a run
     metadata: Metadata | None = None
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, ge=0, le=1)
