@@ -54,3 +54,6 @@ def configure_logging(level: str = "INFO") -> None:
         handler.setFormatter(JsonFormatter())
         logger.addHandler(handler)
     logger.propagate = False
+    # The endpoint wrapper logs one line per request itself; uvicorn's access line (the HTTP-streams extension's
+    # server logs one at INFO) would double every request in Application Insights.
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)

@@ -66,11 +66,14 @@ def _number(text: str) -> Any:
     if len(text.lstrip("-").replace(".", "").split("e")[0].split("E")[0]) > MAX_NUMBER_DIGITS:
         raise ValueError("number too long")
     if not any(char in text for char in ".eE"):
-        return int(text)
-    value = float(text)
-    if math.isinf(value):  # 1e999: not representable, and stores cannot hold Infinity
+        integer = int(text)
+        if not -(2**63) <= integer < 2**63:  # what stores and the JSON encoder hold exactly
+            raise ValueError("integer out of range")
+        return integer
+    number = float(text)
+    if math.isinf(number):  # 1e999: not representable, and stores cannot hold Infinity
         raise ValueError("number out of range")
-    return value
+    return number
 
 
 def _not_a_number(text: str) -> Any:

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from azurefunctions.extensions.http.fastapi import JSONResponse, Request, Response
 
 from core.bootstrap import Container, get_container
@@ -24,7 +25,7 @@ from core.logs import REQUEST_ID, get_logger
 from ._body import check_media_type, read_bytes, read_json
 from .auth import tenant_for
 
-__all__ = ["Call", "endpoint", "error_response"]
+__all__ = ["Call", "FastJSONResponse", "endpoint", "error_response"]
 
 _log = get_logger("http")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")  # a client's id is echoed and logged only when short and plain
@@ -92,6 +93,13 @@ class Call:
         return ListQuery(limit=limit, order=order, after=after, before=before), values  # type: ignore[arg-type]
 
 
+class FastJSONResponse(JSONResponse):  # type: ignore[misc]  # the extension re-exports Starlette's class untyped
+    """Starlette's JSON response rendered by orjson (same compact UTF-8 output, several times faster)."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
 Handler = Callable[[Call], Awaitable["dict[str, Any] | Response"]]
 Function = Callable[[Request], Awaitable[Response]]
 
@@ -100,7 +108,7 @@ def error_response(error: ApiError, method: str = "GET") -> Response:
     headers = {}
     if error.status >= 500 and method == "POST":
         headers["x-should-retry"] = "false"  # the SDK would otherwise repeat a POST whose effect may have happened
-    return JSONResponse(error.to_body(), status_code=error.status, headers=headers)
+    return FastJSONResponse(error.to_body(), status_code=error.status, headers=headers)
 
 
 def endpoint(handler: Handler, *, authenticate: bool = True) -> Function:
@@ -121,7 +129,7 @@ def endpoint(handler: Handler, *, authenticate: bool = True) -> Function:
                     code="invalid_beta",
                 )
             result = await handler(Call(req, tenant, container))
-            response = result if isinstance(result, Response) else JSONResponse(result)
+            response = result if isinstance(result, Response) else FastJSONResponse(result)
         except ApiError as error:
             response = error_response(error, req.method)
         except Exception:

@@ -7,10 +7,10 @@ disconnects stops the reading, not the run, so nothing is left half-done.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import orjson
 from azurefunctions.extensions.http.fastapi import StreamingResponse
 
 from core.domain.errors import ApiError
@@ -32,7 +32,7 @@ Emit = Callable[[str, "_Stored | dict[str, Any]"], Awaitable[None]]
 
 def frame(event: str, data: dict[str, Any]) -> bytes:
     """One event; the JSON stays on one line, so the SDK's line-based decoder reads it whole."""
-    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'), ensure_ascii=False)}\n\n".encode()
+    return b"event: " + event.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
 
 
 def event_stream(produce: Callable[[Emit], Awaitable[object]]) -> StreamingResponse:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import bisect
 import itertools
-import json
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from core.domain.errors import ConcurrencyError
 from core.domain.pagination import ListQuery, Page, page_from_scan
@@ -23,7 +24,7 @@ __all__ = ["MemoryStore"]
 
 @dataclass
 class _Partition:
-    docs: dict[str, tuple[str, str]] = field(default_factory=dict)  # id -> (json text, etag)
+    docs: dict[str, tuple[bytes, str]] = field(default_factory=dict)  # id -> (JSON bytes, etag)
     indexes: dict[str, list[str]] = field(default_factory=dict)  # index name -> sorted ids
 
 
@@ -38,7 +39,7 @@ class MemoryStore:
     async def get(self, partition: Partition, doc_id: str) -> Document | None:
         with self._lock:
             found = self._partitions.get(partition, _Partition()).docs.get(doc_id)
-        return None if found is None else Document(json.loads(found[0]), found[1])
+        return None if found is None else Document(orjson.loads(found[0]), found[1])
 
     async def scan(self, partition: Partition, index: str, query: ListQuery) -> Page[Document]:
         low, high = query.id_bounds()
@@ -50,12 +51,12 @@ class MemoryStore:
             window = ids[start:stop]
             chosen = window[: query.limit + 1] if query.scan_ascending() else window[::-1][: query.limit + 1]
             found = [part.docs[doc_id] for doc_id in chosen]
-        return page_from_scan([Document(json.loads(text), etag) for text, etag in found], query)
+        return page_from_scan([Document(orjson.loads(text), etag) for text, etag in found], query)
 
     async def commit(self, partition: Partition, writes: Sequence[Write]) -> list[str]:
         with self._lock:
             part = self._partitions.get(partition, _Partition())
-            staged: dict[str, tuple[str, str] | None] = {}  # overlay on part.docs; None marks a delete
+            staged: dict[str, tuple[bytes, str] | None] = {}  # overlay on part.docs; None marks a delete
             etags = [self._stage(part.docs, staged, write) for write in writes]
             self._partitions[partition] = part  # only now: a failed commit must not leave an empty partition behind
             for doc_id, new in staged.items():
@@ -68,7 +69,7 @@ class MemoryStore:
         return etags
 
     def _stage(
-        self, docs: dict[str, tuple[str, str]], staged: dict[str, tuple[str, str] | None], write: Write
+        self, docs: dict[str, tuple[bytes, str]], staged: dict[str, tuple[bytes, str] | None], write: Write
     ) -> str:
         doc_id = write.doc_id if isinstance(write, Delete) else write.body["id"]
         current = staged[doc_id] if doc_id in staged else docs.get(doc_id)
@@ -83,13 +84,13 @@ class MemoryStore:
             staged[doc_id] = None
             return ""
         etag = str(next(self._versions))
-        staged[doc_id] = (json.dumps(write.body), etag)
+        staged[doc_id] = (orjson.dumps(write.body), etag)
         return etag
 
     @staticmethod
-    def _reindex(part: _Partition, doc_id: str, old: tuple[str, str] | None, new: tuple[str, str] | None) -> None:
-        def indexes_of(entry: tuple[str, str] | None) -> set[str]:
-            value: Any = json.loads(entry[0]).get(INDEXES_FIELD) if entry else None
+    def _reindex(part: _Partition, doc_id: str, old: tuple[bytes, str] | None, new: tuple[bytes, str] | None) -> None:
+        def indexes_of(entry: tuple[bytes, str] | None) -> set[str]:
+            value: Any = orjson.loads(entry[0]).get(INDEXES_FIELD) if entry else None
             return set(value or [])
 
         old_names, new_names = indexes_of(old), indexes_of(new)

@@ -15,12 +15,12 @@ Redis deletes emptied hashes, sets and sorted sets, so a partition whose documen
 from __future__ import annotations
 
 import contextlib
-import json
 import secrets
 from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import quote
 
+import orjson
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
@@ -110,7 +110,7 @@ def _unavailable_as_503() -> Iterator[None]:
 
 def _decode(value: str | bytes) -> Document:
     meta, _, body = (value if isinstance(value, str) else value.decode()).partition("\n")
-    return Document(json.loads(body), json.loads(meta)["etag"])
+    return Document(orjson.loads(body), orjson.loads(meta)["etag"])
 
 
 class RedisStore:
@@ -181,9 +181,9 @@ class RedisStore:
                 continue
             etag = secrets.token_hex(8)  # random, so a dropped and recreated partition never reissues an old etag
             indexes: Any = write.body.get(INDEXES_FIELD) or []
-            meta = json.dumps({"etag": etag, "indexes": sorted(set(indexes))})
+            meta = orjson.dumps({"etag": etag, "indexes": sorted(set(indexes))}).decode()
             op, expected = ("create", "") if isinstance(write, Create) else ("replace", write.etag or "")
-            args += [op, write.body["id"], expected, f"{meta}\n{json.dumps(write.body)}"]
+            args += [op, write.body["id"], expected, f"{meta}\n{orjson.dumps(write.body).decode()}"]
             etags.append(etag)
         with _unavailable_as_503():
             failure = await self._commit(keys=[docs, names], args=args)

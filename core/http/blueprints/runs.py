@@ -7,10 +7,10 @@ import time
 from typing import Any
 
 import azure.functions as func
-from azurefunctions.extensions.http.fastapi import JSONResponse, Response
+from azurefunctions.extensions.http.fastapi import Response
 
 from core.domain.models import Run, Thread
-from core.http._endpoint import Call, endpoint
+from core.http._endpoint import Call, FastJSONResponse, endpoint
 from core.http.presenters import present, present_page
 from core.http.schemas import parse
 from core.http.schemas.runs import RunCreate, RunUpdate, SubmitToolOutputs, ThreadAndRunCreate
@@ -32,7 +32,7 @@ def poll_after_ms(run: Run, now: float) -> int:
 
 
 def _run_response(run: Run) -> Response:
-    return JSONResponse(present(run), headers={"openai-poll-after-ms": str(poll_after_ms(run, time.time()))})
+    return FastJSONResponse(present(run), headers={"openai-poll-after-ms": str(poll_after_ms(run, time.time()))})
 
 
 async def _start(call: Call, run: Run, stream: bool, thread: Thread | None = None) -> Response:
