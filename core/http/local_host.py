@@ -77,7 +77,7 @@ def _functions() -> tuple[Any, ...]:
     return tuple(function_app.get_functions())
 
 
-def build_app(root: Path = ROOT) -> Starlette:
+def build_app(root: Path = ROOT) -> Any:
     """A Starlette app routing to the HTTP functions that function_app registers."""
     prefix = _route_prefix(root)
     routes = []
@@ -103,7 +103,25 @@ def build_app(root: Path = ROOT) -> Starlette:
             await asyncio.gather(sweeper, return_exceptions=True)
             await shutdown()
 
-    return Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_allowed}, lifespan=lifespan)
+    app = Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_allowed}, lifespan=lifespan)
+    return _EncodedSlashesStayInSegments(app)
+
+
+class _EncodedSlashesStayInSegments:
+    """Route as the Functions host does: an encoded ``/`` (``%2F``) belongs to its path segment. uvicorn decodes it
+    before routing, which would turn the id ``thread_x%2Fmessages`` into another route; refused as an unknown URL,
+    which is what it is (no id contains a slash)."""
+
+    def __init__(self, app: Starlette) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and b"%2f" in scope.get("raw_path", b"").lower():
+            request = Request(scope, receive)
+            response = await _not_found(request, Exception())
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 async def _sweep_periodically() -> None:
