@@ -3,7 +3,8 @@ depth and number size. Every refusal is an :class:`~core.domain.errors.ApiError`
 
 Why each bound: a body's size is what a client controls before anything else; deep nesting exhausts the parser's
 recursion (a ``RecursionError``, a 500) and the stores' document limits; a 5,000-digit integer exceeds Python's
-int-conversion limit (a ``ValueError``) and Cosmos DB's number range; ``NaN``/``Infinity`` are not JSON at all.
+int-conversion limit (a ``ValueError``), and integers beyond 2**53 would be rounded by Cosmos DB, which keeps
+doubles; ``NaN``/``Infinity`` are not JSON at all.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from typing import Any
 
 from core.domain.errors import ApiError, InvalidRequestError
 
-__all__ = ["MAX_DEPTH", "MAX_NUMBER_DIGITS", "PayloadTooLargeError", "UnsupportedMediaTypeError", "read_json"]
+__all__ = ["MAX_DEPTH", "MAX_NUMBER_DIGITS", "MAX_SAFE_INTEGER", "PayloadTooLargeError", "UnsupportedMediaTypeError",
+           "read_json"]
 
 MAX_DEPTH = 64
 MAX_NUMBER_DIGITS = 64
+MAX_SAFE_INTEGER = 2**53 - 1
 
 
 class PayloadTooLargeError(ApiError):
@@ -67,7 +70,7 @@ def _number(text: str) -> Any:
         raise ValueError("number too long")
     if not any(char in text for char in ".eE"):
         integer = int(text)
-        if not -(2**63) <= integer < 2**63:  # what stores and the JSON encoder hold exactly
+        if abs(integer) > MAX_SAFE_INTEGER:  # Cosmos DB (and JavaScript clients) keep numbers as doubles
             raise ValueError("integer out of range")
         return integer
     number = float(text)
