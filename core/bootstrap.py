@@ -6,6 +6,8 @@ adapters or services.
 
 from __future__ import annotations
 
+import importlib
+import sys
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -79,6 +81,13 @@ def build_gateway(settings: Settings) -> ResponsesGateway:
     return OpenAIResponsesGateway(settings)
 
 
+def _warm_up_openai() -> None:
+    """Import the openai SDK (about 0.7 s) on a background thread once the process serves, so the first run does not
+    wait for it; a run that starts sooner waits on the import lock for the rest, never imports twice."""
+    if "openai" not in sys.modules:
+        threading.Thread(target=importlib.import_module, args=("openai",), name="warm openai", daemon=True).start()
+
+
 def build_run_queue(settings: Settings, execute: Callable[[str, str, str], Awaitable[object]]) -> RunQueue:
     """In Azure, the storage queue read by ``runs_execute``; elsewhere, tasks of this process."""
     if settings.run_queue == "storage":
@@ -146,6 +155,7 @@ def get_container() -> Container:
                 if not settings.api_keys:
                     _log.error("API_KEYS is empty: every request will be refused with 401")
                 _container = build(settings)
+                _warm_up_openai()
                 _log.info("container ready", extra={"store": settings.database_provider})
     return _container
 
