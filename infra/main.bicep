@@ -323,7 +323,7 @@ module apim 'modules/apim.bicep' = if (enableApiManagement) {
     skuName: apiManagementSku
     publisherEmail: apimPublisherEmail
     publisherName: apimPublisherName
-    backendUrl: '${functionApp.outputs.url}/v1'
+    backendUrl: functionApp.outputs.url
     subscriptionRequired: apimSubscriptionRequired
   }
 }
@@ -341,6 +341,8 @@ output FUNCTION_APP_URL string = '${functionApp.outputs.url}/v1'
 output APIM_GATEWAY_URL string = enableApiManagement ? '${apim.outputs.gatewayUrl}/v1' : ''
 // What clients should use as the openai SDK's base_url.
 output API_BASE_URL string = enableApiManagement ? '${apim.outputs.gatewayUrl}/v1' : '${functionApp.outputs.url}/v1'
+// What Azure OpenAI-style clients should use as azure_endpoint (they add /openai and an api-version themselves).
+output AZURE_OPENAI_STYLE_ENDPOINT string = enableApiManagement ? apim.outputs.gatewayUrl : functionApp.outputs.url
 output DATABASE_PROVIDER string = databaseProvider
 output COSMOS_ENDPOINT string = databaseProvider == 'cosmos' ? cosmos.outputs.endpoint : ''
 output COSMOS_DATABASE_ID string = databaseProvider == 'cosmos' ? cosmosDatabaseName : ''

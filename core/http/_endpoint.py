@@ -111,8 +111,12 @@ def error_response(error: ApiError, method: str = "GET") -> Response:
     return FastJSONResponse(error.to_body(), status_code=error.status, headers=headers)
 
 
-def endpoint(handler: Handler, *, authenticate: bool = True) -> Function:
-    """Wrap ``handler`` as an Azure Functions HTTP function of the same name."""
+def endpoint(handler: Handler, *, authenticate: bool = True, name: str | None = None,
+             check_query: Callable[[dict[str, str]], None] | None = None) -> Function:
+    """Wrap ``handler`` as an Azure Functions HTTP function named ``name`` (default: the handler's);
+    ``check_query`` vets the query string before anything else (a route family's api-version)."""
+
+    function_name = name or handler.__name__
 
     async def function(req: Request) -> Response:
         offered = req.headers.get("x-request-id") or ""
@@ -121,6 +125,8 @@ def endpoint(handler: Handler, *, authenticate: bool = True) -> Function:
         started = time.perf_counter()
         response: Response
         try:
+            if check_query is not None:
+                check_query(dict(req.query_params))
             container = get_container()
             tenant = tenant_for(req.headers, container.settings.api_keys) if authenticate else ""
             if "assistants=v1" in req.headers.get("openai-beta", ""):
@@ -133,7 +139,7 @@ def endpoint(handler: Handler, *, authenticate: bool = True) -> Function:
         except ApiError as error:
             response = error_response(error, req.method)
         except Exception:
-            _log.exception("unhandled error", extra={"function": handler.__name__})
+            _log.exception("unhandled error", extra={"function": function_name})
             response = error_response(ApiError("The server had an error while processing your request."), req.method)
         finally:
             REQUEST_ID.reset(token)
@@ -142,7 +148,7 @@ def endpoint(handler: Handler, *, authenticate: bool = True) -> Function:
             "request",
             extra={
                 "request_id": request_id,
-                "function": handler.__name__,
+                "function": function_name,
                 "method": req.method,
                 "status": response.status_code,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 2),
@@ -150,8 +156,7 @@ def endpoint(handler: Handler, *, authenticate: bool = True) -> Function:
         )
         return response
 
-    function.__name__ = handler.__name__
-    function.__qualname__ = handler.__qualname__
+    function.__name__ = function.__qualname__ = function_name
     function.__doc__ = handler.__doc__
     function.__module__ = handler.__module__
     function.__annotations__ = {"req": Request, "return": Response}

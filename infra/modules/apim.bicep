@@ -1,5 +1,6 @@
-// API Management in front of the Function App, importing infra/openapi.yaml as the API at path `v1`, so clients use
-// https://<apim>.azure-api.net/v1 as the openai SDK's base_url.
+// API Management in front of the Function App, importing infra/openapi.yaml once per route family (paths `v1`,
+// `openai`, `openai/v1`), so OpenAI-style clients use https://<apim>.azure-api.net/v1 as the openai SDK's base_url and
+// Azure OpenAI-style clients https://<apim>.azure-api.net as their azure_endpoint.
 //
 // Authentication decision: APIM subscriptions are NOT required by default (subscriptionRequired: false). The openai
 // SDK sends `Authorization: Bearer <key>`, and APIM forwards that header unchanged; the app itself checks the key
@@ -27,8 +28,15 @@ param skuName string = 'Consumption'
 param publisherEmail string
 param publisherName string
 
-@description('Function App base URL including the route prefix, e.g. https://func-x.azurewebsites.net/v1.')
+@description('Function App base URL, e.g. https://func-x.azurewebsites.net (host.json has no route prefix).')
 param backendUrl string
+
+// One API per route family of the app (core/http/_routes.py): the same document, the same backend paths.
+var families = [
+  { name: 'assistants', path: 'v1', displayName: 'Assistants API' }
+  { name: 'assistants-azure', path: 'openai', displayName: 'Assistants API (Azure OpenAI style)' }
+  { name: 'assistants-azure-v1', path: 'openai/v1', displayName: 'Assistants API (Azure OpenAI v1 style)' }
+]
 
 param subscriptionRequired bool = false
 
@@ -48,36 +56,36 @@ resource apim 'Microsoft.ApiManagement/service@2024-05-01' = {
   }
 }
 
-resource api 'Microsoft.ApiManagement/service/apis@2024-05-01' = {
+resource apis 'Microsoft.ApiManagement/service/apis@2024-05-01' = [for family in families: {
   parent: apim
-  name: 'assistants'
+  name: family.name
   properties: {
-    displayName: 'Assistants API'
-    path: 'v1'
+    displayName: family.displayName
+    path: family.path
     protocols: [
       'https'
     ]
     apiType: 'http'
     format: 'openapi'
     value: loadTextContent('../openapi.yaml')
-    serviceUrl: backendUrl
+    serviceUrl: '${backendUrl}/${family.path}'
     subscriptionRequired: subscriptionRequired
     subscriptionKeyParameterNames: {
       header: 'Ocp-Apim-Subscription-Key'
       query: 'subscription-key'
     }
   }
-}
+}]
 
-resource apiPolicy 'Microsoft.ApiManagement/service/apis/policies@2024-05-01' = {
-  parent: api
+resource apiPolicies 'Microsoft.ApiManagement/service/apis/policies@2024-05-01' = [for (family, i) in families: {
+  parent: apis[i]
   name: 'policy'
   properties: {
     format: 'rawxml'
     value: loadTextContent('apim-policy.xml')
   }
-}
+}]
 
 output name string = apim.name
 output gatewayUrl string = apim.properties.gatewayUrl
-output apiUrl string = '${apim.properties.gatewayUrl}/${api.properties.path}'
+output apiUrl string = '${apim.properties.gatewayUrl}/v1'

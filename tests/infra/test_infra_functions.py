@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
+from core.http._routes import FAMILIES
 from tests.infra.bicep_support import (
     MAIN_BICEP,
     OPENAPI,
@@ -80,10 +81,12 @@ def _registered_http_operations() -> set[Operation]:
 
 
 def _documented_operations() -> set[Operation]:
+    """Every path under every server (route family), its operation id with the family's function-name suffix."""
     document = load_yaml(OPENAPI)
-    base = document["servers"][0]["url"]
+    suffixes = {f"/{family.prefix}": family.suffix for family in FAMILIES}
     return {
-        (method.upper(), _normalize(base + path), operation["operationId"])
+        (method.upper(), _normalize(server["url"] + path), operation["operationId"] + suffixes[server["url"]])
+        for server in document["servers"]
         for path, item in document["paths"].items()
         for method, operation in item.items()
         if method in METHODS
@@ -100,11 +103,12 @@ def test_openapi_operations_are_the_registered_http_functions() -> None:
     )
 
 
-def test_route_prefix_is_the_openapi_server_and_the_api_management_path() -> None:
-    prefix = route_prefix()
-    assert load_yaml(OPENAPI)["servers"][0]["url"] == f"/{prefix}"
-    apis = parse_bicep(MAIN_BICEP.parent / "modules" / "apim.bicep")["resources"]["api"]
-    assert resource_config(apis)["properties"]["path"] == prefix
+def test_route_families_are_the_openapi_servers_and_the_api_management_paths() -> None:
+    assert route_prefix() == "", "the route families carry the prefixes (core/http/_routes.py); host.json adds none"
+    prefixes = [family.prefix for family in FAMILIES]
+    assert [server["url"] for server in load_yaml(OPENAPI)["servers"]] == [f"/{prefix}" for prefix in prefixes]
+    apim = (MAIN_BICEP.parent / "modules" / "apim.bicep").read_text()
+    assert re.findall(r"path: '([^']+)', displayName", apim) == prefixes
 
 
 def test_storage_queue_bindings_use_infra_queues_and_the_identity_based_connection() -> None:

@@ -4,40 +4,34 @@ from __future__ import annotations
 
 from typing import Any
 
-import azure.functions as func
-
-from core.http._endpoint import Call, endpoint
+from core.http._endpoint import Call
+from core.http._routes import Routes
 from core.http.presenters import deleted, present, present_page
 from core.http.schemas import parse
 from core.http.schemas.assistants import AssistantCreate, AssistantUpdate
 
-bp = func.Blueprint()
-route = bp.route
-ANONYMOUS = func.AuthLevel.ANONYMOUS  # the app checks API keys itself (core.http.auth)
+routes = Routes()
+bp = routes.blueprint
 
 
-@route(route="assistants", methods=["POST"], auth_level=ANONYMOUS)
-@endpoint
+@routes("assistants", "POST")
 async def assistants_create(call: Call) -> dict[str, Any]:
     body = parse(AssistantCreate, await call.body())
     return present(await call.container.assistants.create(call.tenant_id, body.changes()))
 
 
-@route(route="assistants", methods=["GET"], auth_level=ANONYMOUS)
-@endpoint
+@routes("assistants", "GET")
 async def assistants_list(call: Call) -> dict[str, Any]:
     query, _ = call.list_query()
     return present_page(await call.container.assistants.list(call.tenant_id, query))
 
 
-@route(route="assistants/{assistant_id}", methods=["GET"], auth_level=ANONYMOUS)
-@endpoint
+@routes("assistants/{assistant_id}", "GET")
 async def assistants_retrieve(call: Call) -> dict[str, Any]:
     return present(await call.container.assistants.retrieve(call.tenant_id, call.path("assistant_id")))
 
 
-@route(route="assistants/{assistant_id}", methods=["POST"], auth_level=ANONYMOUS)
-@endpoint
+@routes("assistants/{assistant_id}", "POST")
 async def assistants_update(call: Call) -> dict[str, Any]:
     body = parse(AssistantUpdate, await call.body())
     changes = body.changes()
@@ -46,8 +40,7 @@ async def assistants_update(call: Call) -> dict[str, Any]:
     return present(await call.container.assistants.update(call.tenant_id, call.path("assistant_id"), changes))
 
 
-@route(route="assistants/{assistant_id}", methods=["DELETE"], auth_level=ANONYMOUS)
-@endpoint
+@routes("assistants/{assistant_id}", "DELETE")
 async def assistants_delete(call: Call) -> dict[str, Any]:
     assistant_id = call.path("assistant_id")
     await call.container.assistants.delete(call.tenant_id, assistant_id)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import azure.functions as func
-
 from core import __version__
-from core.http._endpoint import Call, endpoint
+from core.http._endpoint import Call
+from core.http._routes import Routes
 
-bp = func.Blueprint()
+routes = Routes()
+bp = routes.blueprint
 
 
 async def health_check(call: Call) -> dict[str, Any]:
@@ -22,6 +22,4 @@ async def health_check(call: Call) -> dict[str, Any]:
     return health
 
 
-bp.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)(
-    endpoint(health_check, authenticate=False)
-)
+routes("health", "GET", authenticate=False)(health_check)

@@ -4,29 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-import azure.functions as func
-
 from core.domain.errors import InvalidRequestError
 from core.domain.ids import is_well_formed
-from core.http._endpoint import Call, endpoint
+from core.http._endpoint import Call
+from core.http._routes import Routes
 from core.http.presenters import deleted, present, present_page
 from core.http.schemas import parse
 from core.http.schemas.messages import MessageCreate, MessageUpdate
 
-bp = func.Blueprint()
-route = bp.route
-ANONYMOUS = func.AuthLevel.ANONYMOUS
+routes = Routes()
+bp = routes.blueprint
 
 
-@route(route="threads/{thread_id}/messages", methods=["POST"], auth_level=ANONYMOUS)
-@endpoint
+@routes("threads/{thread_id}/messages", "POST")
 async def messages_create(call: Call) -> dict[str, Any]:
     body = parse(MessageCreate, await call.body())
     return present(await call.container.messages.create(call.tenant_id, call.path("thread_id"), body.fields()))
 
 
-@route(route="threads/{thread_id}/messages", methods=["GET"], auth_level=ANONYMOUS)
-@endpoint
+@routes("threads/{thread_id}/messages", "GET")
 async def messages_list(call: Call) -> dict[str, Any]:
     query, values = call.list_query(extra=["run_id"])
     run_id = values.get("run_id", [None])[-1] or None
@@ -36,15 +32,13 @@ async def messages_list(call: Call) -> dict[str, Any]:
     return present_page(page)
 
 
-@route(route="threads/{thread_id}/messages/{message_id}", methods=["GET"], auth_level=ANONYMOUS)
-@endpoint
+@routes("threads/{thread_id}/messages/{message_id}", "GET")
 async def messages_retrieve(call: Call) -> dict[str, Any]:
     message = await call.container.messages.retrieve(call.tenant_id, call.path("thread_id"), call.path("message_id"))
     return present(message)
 
 
-@route(route="threads/{thread_id}/messages/{message_id}", methods=["POST"], auth_level=ANONYMOUS)
-@endpoint
+@routes("threads/{thread_id}/messages/{message_id}", "POST")
 async def messages_update(call: Call) -> dict[str, Any]:
     body = parse(MessageUpdate, await call.body())
     message = await call.container.messages.update(
@@ -53,8 +47,7 @@ async def messages_update(call: Call) -> dict[str, Any]:
     return present(message)
 
 
-@route(route="threads/{thread_id}/messages/{message_id}", methods=["DELETE"], auth_level=ANONYMOUS)
-@endpoint
+@routes("threads/{thread_id}/messages/{message_id}", "DELETE")
 async def messages_delete(call: Call) -> dict[str, Any]:
     message_id = call.path("message_id")
     await call.container.messages.delete(call.tenant_id, call.path("thread_id"), message_id)

@@ -6,19 +6,18 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import azure.functions as func
 from azurefunctions.extensions.http.fastapi import Response
 
 from core.domain.models import Run, Thread
-from core.http._endpoint import Call, FastJSONResponse, endpoint
+from core.http._endpoint import Call, FastJSONResponse
+from core.http._routes import Routes
 from core.http.presenters import present, present_page
 from core.http.schemas import parse
 from core.http.schemas.runs import RunCreate, RunUpdate, SubmitToolOutputs, ThreadAndRunCreate
 from core.http.sse import Emit, event_stream
 
-bp = func.Blueprint()
-route = bp.route
-ANONYMOUS = func.AuthLevel.ANONYMOUS
+routes = Routes()
+bp = routes.blueprint
 INCLUDE = "include[]"
 #: (run age in seconds, poll interval in ms): the SDK's poll helpers wait ``openai-poll-after-ms`` between reads, so
 #: a young run is polled often (most runs end within seconds) and an old one backs off.
@@ -52,8 +51,7 @@ async def _start(call: Call, run: Run, stream: bool, thread: Thread | None = Non
     return event_stream(produce)
 
 
-@route(route="threads/{thread_id}/runs", methods=["POST"], auth_level=ANONYMOUS)
-@endpoint
+@routes("threads/{thread_id}/runs", "POST")
 async def runs_create(call: Call) -> Response:
     call.query([INCLUDE])
     body = parse(RunCreate, await call.body())
@@ -67,8 +65,7 @@ async def runs_create(call: Call) -> Response:
     return await _start(call, run, bool(body.stream))
 
 
-@route(route="threads/runs", methods=["POST"], auth_level=ANONYMOUS)
-@endpoint
+@routes("threads/runs", "POST")
 async def threads_create_and_run(call: Call) -> Response:
     body = parse(ThreadAndRunCreate, await call.body())
     spec = body.thread
@@ -82,39 +79,34 @@ async def threads_create_and_run(call: Call) -> Response:
     return await _start(call, run, bool(body.stream), thread)
 
 
-@route(route="threads/{thread_id}/runs", methods=["GET"], auth_level=ANONYMOUS)
-@endpoint
+@routes("threads/{thread_id}/runs", "GET")
 async def runs_list(call: Call) -> dict[str, Any]:
     query, _ = call.list_query()
     return present_page(await call.container.runs.list(call.tenant_id, call.path("thread_id"), query))
 
 
-@route(route="threads/{thread_id}/runs/{run_id}", methods=["GET"], auth_level=ANONYMOUS)
-@endpoint
+@routes("threads/{thread_id}/runs/{run_id}", "GET")
 async def runs_retrieve(call: Call) -> Response:
     call.query()
     run = await call.container.runs.retrieve(call.tenant_id, call.path("thread_id"), call.path("run_id"))
     return _run_response(run)
 
 
-@route(route="threads/{thread_id}/runs/{run_id}", methods=["POST"], auth_level=ANONYMOUS)
-@endpoint
+@routes("threads/{thread_id}/runs/{run_id}", "POST")
 async def runs_update(call: Call) -> dict[str, Any]:
     body = parse(RunUpdate, await call.body())
     run = await call.container.runs.update(call.tenant_id, call.path("thread_id"), call.path("run_id"), body.metadata)
     return present(run)
 
 
-@route(route="threads/{thread_id}/runs/{run_id}/cancel", methods=["POST"], auth_level=ANONYMOUS)
-@endpoint
+@routes("threads/{thread_id}/runs/{run_id}/cancel", "POST")
 async def runs_cancel(call: Call) -> dict[str, Any]:
     await call.body()  # the SDK sends an empty body; anything else must still be JSON
     run = await call.container.run_control.cancel(call.tenant_id, call.path("thread_id"), call.path("run_id"))
     return present(run)
 
 
-@route(route="threads/{thread_id}/runs/{run_id}/submit_tool_outputs", methods=["POST"], auth_level=ANONYMOUS)
-@endpoint
+@routes("threads/{thread_id}/runs/{run_id}/submit_tool_outputs", "POST")
 async def runs_submit_tool_outputs(call: Call) -> Response:
     body = parse(SubmitToolOutputs, await call.body())
     outputs = [(item.tool_call_id, item.output) for item in body.tool_outputs]

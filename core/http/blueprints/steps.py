@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import azure.functions as func
-
 from core.domain.errors import InvalidRequestError
-from core.http._endpoint import Call, endpoint
+from core.http._endpoint import Call
+from core.http._routes import Routes
 from core.http.presenters import present, present_page
 from core.services.steps import FILE_SEARCH_CONTENT
 
-bp = func.Blueprint()
-route = bp.route
-ANONYMOUS = func.AuthLevel.ANONYMOUS
+routes = Routes()
+bp = routes.blueprint
 INCLUDE = "include[]"
 
 
@@ -25,8 +23,7 @@ def _include(values: dict[str, list[str]]) -> frozenset[str]:
     return include
 
 
-@route(route="threads/{thread_id}/runs/{run_id}/steps", methods=["GET"], auth_level=ANONYMOUS)
-@endpoint
+@routes("threads/{thread_id}/runs/{run_id}/steps", "GET")
 async def steps_list(call: Call) -> dict[str, Any]:
     query, values = call.list_query(extra=[INCLUDE])
     page = await call.container.steps.list(
@@ -35,8 +32,7 @@ async def steps_list(call: Call) -> dict[str, Any]:
     return present_page(page)
 
 
-@route(route="threads/{thread_id}/runs/{run_id}/steps/{step_id}", methods=["GET"], auth_level=ANONYMOUS)
-@endpoint
+@routes("threads/{thread_id}/runs/{run_id}/steps/{step_id}", "GET")
 async def steps_retrieve(call: Call) -> dict[str, Any]:
     step = await call.container.steps.retrieve(
         call.tenant_id, call.path("thread_id"), call.path("run_id"), call.path("step_id"),

@@ -4,20 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import azure.functions as func
-
-from core.http._endpoint import Call, endpoint
+from core.http._endpoint import Call
+from core.http._routes import Routes
 from core.http.presenters import deleted, present
 from core.http.schemas import parse
 from core.http.schemas.threads import ThreadCreate, ThreadUpdate
 
-bp = func.Blueprint()
-route = bp.route
-ANONYMOUS = func.AuthLevel.ANONYMOUS
+routes = Routes()
+bp = routes.blueprint
 
 
-@route(route="threads", methods=["POST"], auth_level=ANONYMOUS)
-@endpoint
+@routes("threads", "POST")
 async def threads_create(call: Call) -> dict[str, Any]:
     body = parse(ThreadCreate, await call.body())
     thread = await call.container.threads.create(
@@ -29,14 +26,12 @@ async def threads_create(call: Call) -> dict[str, Any]:
     return present(thread)
 
 
-@route(route="threads/{thread_id}", methods=["GET"], auth_level=ANONYMOUS)
-@endpoint
+@routes("threads/{thread_id}", "GET")
 async def threads_retrieve(call: Call) -> dict[str, Any]:
     return present(await call.container.threads.retrieve(call.tenant_id, call.path("thread_id")))
 
 
-@route(route="threads/{thread_id}", methods=["POST"], auth_level=ANONYMOUS)
-@endpoint
+@routes("threads/{thread_id}", "POST")
 async def threads_update(call: Call) -> dict[str, Any]:
     body = parse(ThreadUpdate, await call.body())
     changes: dict[str, Any] = {}
@@ -47,8 +42,7 @@ async def threads_update(call: Call) -> dict[str, Any]:
     return present(await call.container.threads.update(call.tenant_id, call.path("thread_id"), changes))
 
 
-@route(route="threads/{thread_id}", methods=["DELETE"], auth_level=ANONYMOUS)
-@endpoint
+@routes("threads/{thread_id}", "DELETE")
 async def threads_delete(call: Call) -> dict[str, Any]:
     thread_id = call.path("thread_id")
     await call.container.threads.delete(call.tenant_id, thread_id)
