@@ -120,6 +120,7 @@ class Settings:
     # The Functions host's own storage connection (host settings, read only when RUN_QUEUE=storage).
     storage_connection: str | None = field(default=None, repr=False)
     storage_account: str | None = None
+    storage_queue_uri: str | None = None  # AzureWebJobsStorage__queueServiceUri, when the host is given one
     storage_client_id: str | None = None
     upstream_timeout_seconds: float = 600.0
     upstream_max_retries: int = 2
@@ -161,6 +162,7 @@ class Settings:
             run_queue=run_queue,  # type: ignore[arg-type]
             storage_connection=get("AzureWebJobsStorage"),
             storage_account=get("AzureWebJobsStorage__accountName"),
+            storage_queue_uri=get("AzureWebJobsStorage__queueServiceUri"),
             storage_client_id=get("AzureWebJobsStorage__clientId"),
             redis_url=get("REDIS_URL"),
             cosmos_endpoint=get("COSMOS_ENDPOINT"),

@@ -41,6 +41,10 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+#: Libraries that log a line per HTTP call at INFO; kept at WARNING unless LOG_LEVEL=DEBUG.
+_THIRD_PARTY = ("azure", "azure.core.pipeline.policies.http_logging_policy", "httpx", "httpcore", "urllib3", "openai")
+
+
 def get_logger(component: str) -> logging.Logger:
     return logging.getLogger(f"assistants.{component}")
 
@@ -55,5 +59,8 @@ def configure_logging(level: str = "INFO") -> None:
         logger.addHandler(handler)
     logger.propagate = False
     # The endpoint wrapper logs one line per request itself; uvicorn's access line (the HTTP-streams extension's
-    # server logs one at INFO) would double every request in Application Insights.
+    # server logs one at INFO) and the SDKs' per-request lines would flood Application Insights.
+    chatty = logging.DEBUG if level.upper() == "DEBUG" else logging.WARNING
+    for name in _THIRD_PARTY:
+        logging.getLogger(name).setLevel(chatty)
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)

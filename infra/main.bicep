@@ -22,6 +22,14 @@ param location string
 @description('Optional: a developer\'s principal id that also gets Cosmos DB data and Azure OpenAI access, for running the app locally against Azure (azd env DEVELOPER_PRINCIPAL_ID).')
 param principalId string = ''
 
+@allowed([
+  'User'
+  'Group'
+  'ServicePrincipal'
+])
+@description('Kind of principalId: User for a developer (the default), ServicePrincipal for a CI identity.')
+param principalType string = 'User'
+
 // ---------------------------------------------------------------------------------------------------------------
 // The app's own secrets
 
@@ -272,6 +280,7 @@ module openAi 'modules/openai.bicep' = if (modelProvider == 'azureopenai') {
     deploymentCapacity: openAiDeploymentCapacity
     identityPrincipalId: identity.outputs.principalId
     developerPrincipalId: principalId
+    developerPrincipalType: principalType
   }
 }
 

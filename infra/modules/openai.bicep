@@ -24,6 +24,14 @@ param identityPrincipalId string
 @description('Optional principal id (e.g. the developer running azd) that may also call the model.')
 param developerPrincipalId string = ''
 
+@allowed([
+  'User'
+  'Group'
+  'ServicePrincipal'
+])
+@description('Kind of developerPrincipalId (azd passes the signed-in user; a CI identity is a ServicePrincipal).')
+param developerPrincipalType string = 'User'
+
 var openAiUser = '5e0bd9bd-7b93-4f28-af87-19fc36ad61bd'
 
 resource account 'Microsoft.CognitiveServices/accounts@2024-10-01' = {
@@ -81,6 +89,7 @@ resource developerRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = if
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', openAiUser)
     principalId: developerPrincipalId
+    principalType: developerPrincipalType
   }
 }
 

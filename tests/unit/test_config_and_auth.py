@@ -51,3 +51,24 @@ def test_an_unresolved_key_vault_reference_is_reported() -> None:
     reference = "@Microsoft.KeyVault(SecretUri=https://kv-x.vault.azure.net/secrets/api-keys)"
     [problem] = Settings.from_env({"API_KEYS": reference}).problems
     assert "Key Vault" in problem and "kv-x" not in problem
+
+
+def test_sdk_loggers_stay_quiet_unless_debugging() -> None:
+    import logging
+
+    from core.logs import configure_logging
+
+    try:
+        configure_logging("INFO")
+        assert all(logging.getLogger(name).level == logging.WARNING
+                   for name in ("azure.core.pipeline.policies.http_logging_policy", "httpx", "openai", "uvicorn.access"))
+        configure_logging("DEBUG")
+        assert logging.getLogger("httpx").level == logging.DEBUG
+    finally:
+        configure_logging("INFO")
+
+
+def test_the_queue_uri_of_the_host_wins_over_the_account_name() -> None:
+    settings = Settings.from_env({"AzureWebJobsStorage__queueServiceUri": "https://q.example/",
+                                  "AzureWebJobsStorage__accountName": "acct"})
+    assert settings.storage_queue_uri == "https://q.example/" and settings.storage_account == "acct"

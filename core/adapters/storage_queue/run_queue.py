@@ -19,8 +19,9 @@ __all__ = ["StorageQueueRunQueue"]
 
 class StorageQueueRunQueue:
     def __init__(self, settings: Settings) -> None:
-        if not (settings.storage_connection or settings.storage_account):
-            raise ValueError("RUN_QUEUE=storage needs AzureWebJobsStorage or AzureWebJobsStorage__accountName")
+        if not (settings.storage_connection or settings.storage_account or settings.storage_queue_uri):
+            raise ValueError("RUN_QUEUE=storage needs AzureWebJobsStorage, AzureWebJobsStorage__queueServiceUri or "
+                             "AzureWebJobsStorage__accountName")
         self._settings = settings
         self._client: Any = None
         self._credential: Any = None
@@ -37,12 +38,14 @@ class StorageQueueRunQueue:
             policies: dict[str, Any] = {"message_encode_policy": TextBase64EncodePolicy(),
                                         "message_decode_policy": TextBase64DecodePolicy()}
             settings = self._settings
-            if settings.storage_account:
+            if settings.storage_queue_uri or settings.storage_account:
                 from azure.identity.aio import DefaultAzureCredential
 
+                # The host's own identity-based settings: an explicit queue URI (sovereign clouds, private endpoints)
+                # wins over the public endpoint built from the account name, as in the Functions host.
+                url = settings.storage_queue_uri or f"https://{settings.storage_account}.queue.core.windows.net"
                 self._credential = DefaultAzureCredential(managed_identity_client_id=settings.storage_client_id)
-                self._client = QueueClient(f"https://{settings.storage_account}.queue.core.windows.net",
-                                           RUN_QUEUE_NAME, credential=self._credential, **policies)
+                self._client = QueueClient(url, RUN_QUEUE_NAME, credential=self._credential, **policies)
             else:
                 assert settings.storage_connection is not None
                 self._client = QueueClient.from_connection_string(settings.storage_connection, RUN_QUEUE_NAME,
