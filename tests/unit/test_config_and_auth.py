@@ -60,8 +60,8 @@ def test_sdk_loggers_stay_quiet_unless_debugging() -> None:
 
     try:
         configure_logging("INFO")
-        assert all(logging.getLogger(name).level == logging.WARNING
-                   for name in ("azure.core.pipeline.policies.http_logging_policy", "httpx", "openai", "uvicorn.access"))
+        quiet = ("azure.core.pipeline.policies.http_logging_policy", "httpx", "openai", "uvicorn.access")
+        assert all(logging.getLogger(name).level == logging.WARNING for name in quiet)
         configure_logging("DEBUG")
         assert logging.getLogger("httpx").level == logging.DEBUG
     finally:
