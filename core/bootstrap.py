@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from core.config import Settings, get_settings
+from core.http.entra import EntraValidator
 from core.logs import configure_logging, get_logger
 from core.ports.clock import Clock, SystemClock
 from core.ports.responses import ResponsesGateway
@@ -50,12 +51,15 @@ class Container:
     run_queue: RunQueue
     gateway: ResponsesGateway
     lifecycle: RunLifecycle
+    entra: EntraValidator | None = None  # Entra ID access tokens, when ENTRA_TENANT_ID is set
 
     async def aclose(self) -> None:
         """Let background runs finish, then close connections (host shutdown, tests)."""
         await self.run_queue.close()
         await self.gateway.close()
         await self.store.close()
+        if self.entra is not None:
+            await self.entra.aclose()
 
 
 def build_store(settings: Settings) -> DocumentStore:
@@ -81,6 +85,19 @@ def build_gateway(settings: Settings) -> ResponsesGateway:
     return OpenAIResponsesGateway(settings)
 
 
+def build_entra(settings: Settings) -> EntraValidator | None:
+    """Entra ID token validation over the tenant's signing keys, or ``None`` when ENTRA_TENANT_ID is unset. No I/O
+    here: the keys are fetched on the first token."""
+    if settings.entra is None:
+        return None
+    from core.adapters.jwks.client import JwksSigningKeys
+
+    entra = settings.entra
+    keys = (JwksSigningKeys(jwks_url=entra.jwks_url) if entra.jwks_url is not None
+            else JwksSigningKeys(openid_configuration_url=entra.openid_configuration_url))
+    return EntraValidator(entra, keys)
+
+
 def _warm_up_openai() -> None:
     """Import the openai SDK (about 0.7 s) on a background thread once the process serves, so the first run does not
     wait for it; a run that starts sooner waits on the import lock for the rest, never imports twice."""
@@ -104,6 +121,7 @@ def build(
     store: DocumentStore | None = None,
     clock: Clock | None = None,
     gateway: ResponsesGateway | None = None,
+    entra: EntraValidator | None = None,
 ) -> Container:
     """The object graph; pass ``store``/``clock``/``gateway`` to replace the configured ones (tests)."""
     store = store if store is not None else build_store(settings)
@@ -135,6 +153,7 @@ def build(
         run_queue=run_queue,
         gateway=gateway,
         lifecycle=lifecycle,
+        entra=entra if entra is not None else build_entra(settings),
     )
 
 
@@ -152,8 +171,8 @@ def get_container() -> Container:
                 configure_logging(settings.log_level)
                 for problem in settings.problems:
                     _log.error("configuration problem", extra={"problem": problem})
-                if not settings.api_keys:
-                    _log.error("API_KEYS is empty: every request will be refused with 401")
+                if not settings.api_keys and settings.entra is None:
+                    _log.error("API_KEYS is empty and ENTRA_TENANT_ID unset: every request will be refused with 401")
                 _container = build(settings)
                 _warm_up_openai()
                 _log.info("container ready", extra={"store": settings.database_provider})

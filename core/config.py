@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
 
+from core.http.entra import ENTRA_SETTINGS, EntraSettings
+
 __all__ = ["RUN_QUEUE_NAME", "SETTINGS", "Settings", "get_settings", "parse_api_keys"]
 
 DatabaseProvider = Literal["cosmos", "redis", "memory"]
@@ -52,6 +54,7 @@ SETTINGS: dict[str, str] = {
     "REDIS_MAX_CONNECTIONS": "size of the Redis connection pool; requests wait up to 10 s for a free connection "
     "(default 64)",
     "LOG_LEVEL": "DEBUG | INFO | WARNING | ERROR (default INFO)",
+    **ENTRA_SETTINGS,  # ENTRA_TENANT_ID, ENTRA_AUDIENCE, ENTRA_ISSUER, ENTRA_JWKS_URL, ENTRA_REQUIRED_ROLES
 }
 
 
@@ -132,6 +135,7 @@ class Settings:
     run_max_attempts: int = 3
     redis_max_connections: int = 64
     log_level: str = "INFO"
+    entra: EntraSettings | None = None  # None: Entra ID tokens are not accepted (ENTRA_TENANT_ID unset)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -185,6 +189,7 @@ class Settings:
             run_max_attempts=max(1, int(get("RUN_MAX_ATTEMPTS") or 3)),
             redis_max_connections=max(1, int(get("REDIS_MAX_CONNECTIONS") or 64)),
             log_level=(get("LOG_LEVEL") or "INFO").upper(),
+            entra=EntraSettings.from_env(env),
         )
 
 

@@ -149,6 +149,22 @@ param runMaxAttempts int = 3
 param redisMaxConnections int = 64
 
 // ---------------------------------------------------------------------------------------------------------------
+// Entra ID callers (optional). One manual step first, by someone allowed to create app registrations:
+//   az ad app create --display-name assistants-api --identifier-uris api://<name> --app-roles @roles.json
+//   (roles.json: one role, e.g. value "Assistants.Use", allowedMemberTypes ["User","Application"]); then assign the
+//   role to the callers (users, groups, or the managed identities / service principals of client apps).
+// Clients request a token for scope '<App ID URI>/.default'.
+
+@description('Application (client) id of the API\'s Entra ID app registration. Empty: API keys only.')
+param entraClientId string = ''
+
+@description('App ID URI of that app registration (default api://<entraClientId>).')
+param entraAppIdUri string = ''
+
+@description('Comma-separated app roles, one of which a caller\'s token must carry (empty: no role required).')
+param entraRequiredRoles string = ''
+
+// ---------------------------------------------------------------------------------------------------------------
 // API Management
 
 @description('Put API Management in front of the Function App.')
@@ -319,6 +335,9 @@ module functionApp 'modules/functionapp.bicep' = {
     runLeaseSeconds: runLeaseSeconds
     runMaxAttempts: runMaxAttempts
     redisMaxConnections: redisMaxConnections
+    entraClientId: entraClientId
+    entraAppIdUri: entraAppIdUri
+    entraRequiredRoles: entraRequiredRoles
   }
 }
 

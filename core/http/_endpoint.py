@@ -23,7 +23,7 @@ from core.domain.pagination import ListQuery
 from core.logs import REQUEST_ID, get_logger
 
 from ._body import check_media_type, read_bytes, read_json
-from .auth import tenant_for
+from .auth import authenticate as authenticated_tenant
 
 __all__ = ["Call", "FastJSONResponse", "endpoint", "error_response"]
 
@@ -128,7 +128,8 @@ def endpoint(handler: Handler, *, authenticate: bool = True, name: str | None = 
             if check_query is not None:
                 check_query(dict(req.query_params))
             container = get_container()
-            tenant = tenant_for(req.headers, container.settings.api_keys) if authenticate else ""
+            tenant = (await authenticated_tenant(req.headers, container.settings.api_keys, container.entra)
+                      if authenticate else "")
             if "assistants=v1" in req.headers.get("openai-beta", ""):
                 raise InvalidRequestError(
                     "This service implements the Assistants API v2; send 'OpenAI-Beta: assistants=v2'.",

@@ -7,7 +7,9 @@ from collections.abc import Mapping
 
 from core.domain.errors import AuthenticationError
 
-__all__ = ["tenant_for"]
+from .entra import EntraValidator, looks_like_jwt
+
+__all__ = ["authenticate", "tenant_for"]
 
 
 def _presented_key(headers: Mapping[str, str]) -> str | None:
@@ -35,3 +37,13 @@ def tenant_for(headers: Mapping[str, str], keys: Mapping[str, str]) -> str:
     if tenant is None:
         raise AuthenticationError("Incorrect API key provided.")
     return tenant
+
+
+async def authenticate(headers: Mapping[str, str], keys: Mapping[str, str], entra: EntraValidator | None) -> str:
+    """The caller's tenant id: an Entra ID access token's principal when Entra ID is configured and the credential
+    has a JWT's shape, else the API key's tenant (a JWT is then just an unknown key: 401)."""
+    if entra is not None:
+        presented = _presented_key(headers)
+        if presented is not None and looks_like_jwt(presented):
+            return await entra.tenant_for(presented)
+    return tenant_for(headers, keys)

@@ -77,6 +77,15 @@ param runLeaseSeconds int = 30
 param runMaxAttempts int = 3
 param redisMaxConnections int = 64
 
+@description('Entra ID app registration of this API: its application (client) id. Empty: Entra ID tokens are not accepted (API keys only).')
+param entraClientId string = ''
+@description('Directory (tenant) id whose tokens are accepted (default: the deployment\'s tenant).')
+param entraTenantId string = tenant().tenantId
+@description('App ID URI of the app registration (default api://<entraClientId>); accepted as audience beside the client id.')
+param entraAppIdUri string = ''
+@description('Comma-separated app roles of which a token must carry one (empty: any token of the tenant for this audience).')
+param entraRequiredRoles string = ''
+
 var hostSettings = {
   // Identity-based host storage: no connection string, no key.
   AzureWebJobsStorage__accountName: storageAccountName
@@ -123,7 +132,17 @@ var baseUrlSettings = !empty(openAiBaseUrl) ? {
   OPENAI_BASE_URL: openAiBaseUrl
 } : {}
 
-var coreSettings = union(commonSettings, databaseSettings, modelSettings, baseUrlSettings)
+// Entra ID bearer tokens beside API keys; empty values leave them off. ENTRA_ISSUER and ENTRA_JWKS_URL stay empty: the
+// app derives both from the tenant id (public Azure cloud).
+var entraSettings = {
+  ENTRA_TENANT_ID: empty(entraClientId) ? '' : entraTenantId
+  ENTRA_AUDIENCE: empty(entraClientId) ? '' : '${entraClientId},${empty(entraAppIdUri) ? 'api://${entraClientId}' : entraAppIdUri}'
+  ENTRA_ISSUER: ''
+  ENTRA_JWKS_URL: ''
+  ENTRA_REQUIRED_ROLES: entraRequiredRoles
+}
+
+var coreSettings = union(commonSettings, databaseSettings, modelSettings, baseUrlSettings, entraSettings)
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   //checkov:skip=CKV_AZURE_225: Zone redundancy is not offered in every Flex Consumption region and needs always-ready instances (idle cost).
