@@ -19,8 +19,12 @@ import uvicorn
 
 from core import bootstrap
 from core.config import Settings, parse_api_keys
+from core.http.entra import EntraSettings
 from core.http.local_host import build_app
 from tests.fake_responses import FakeResponsesServer
+from tests.jwks import AUDIENCE as ENTRA_AUDIENCE
+from tests.jwks import TENANT as ENTRA_TENANT
+from tests.jwks import JwksServer
 from tests.servers import free_port, wait_for_port
 
 ALICE_KEY = "sk-e2e-alice"
@@ -41,6 +45,14 @@ def _stores() -> list[str]:
 
 
 @pytest.fixture(scope="session")
+def entra() -> Iterator[JwksServer]:
+    """The Entra ID stand-in whose keys the service trusts (tests/jwks.py)."""
+    server = JwksServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
 def upstream() -> Iterator[FakeResponsesServer]:
     with FakeResponsesServer() as fake:
         yield fake
@@ -53,6 +65,9 @@ def _settings(store: str, request: pytest.FixtureRequest, upstream: FakeResponse
         "openai_api_key": "sk-upstream-fake",
         "upstream_max_retries": 0,
         "upstream_timeout_seconds": 30.0,
+        "entra": EntraSettings.for_tenant(
+            ENTRA_TENANT, (ENTRA_AUDIENCE,), jwks_url=f"{request.getfixturevalue('entra').url}/{ENTRA_TENANT}"
+            "/discovery/v2.0/keys"),
     }
     if store == "redis":
         url: str = request.getfixturevalue("e2e_redis_url")
