@@ -106,9 +106,9 @@ param openAiBaseUrl string = ''
 @description('Flex Consumption instance memory in MB.')
 param instanceMemoryMB int = 2048
 
-@minValue(1)
+@minValue(40)
 @maxValue(1000)
-@description('Flex Consumption scale-out limit (also a cost guard).')
+@description('Flex Consumption scale-out limit (also a cost guard); the platform accepts 40 to 1000.')
 param maximumInstanceCount int = 40
 
 @allowed([
@@ -176,8 +176,8 @@ param enableApiManagement bool = true
   'BasicV2'
   'StandardV2'
 ])
-@description('API Management tier. Consumption costs ~0 at idle but does not support long-running (streaming) connections.')
-param apiManagementSku string = 'Consumption'
+@description('API Management tier. The v2 tiers carry SSE streams; Consumption costs ~0 at idle but does not support long-running connections (stream from the Function App URL then, docs/deploy.md).')
+param apiManagementSku string = 'BasicV2'
 
 @description('Require an APIM subscription key (header Ocp-Apim-Subscription-Key) in addition to the app\'s own key.')
 param apimSubscriptionRequired bool = false

@@ -28,7 +28,7 @@ param applicationInsightsConnectionString string
   '3.11'
   '3.12'
 ])
-param pythonVersion string = '3.11'
+param pythonVersion string = '3.12'  // 3.11's asyncio can lose a cancellation inside redis-py calls (see README)
 
 @allowed([
   512
@@ -37,9 +37,16 @@ param pythonVersion string = '3.11'
 ])
 param instanceMemoryMB int = 2048
 
-@minValue(1)
+@minValue(40)  // the Flex Consumption platform's minimum for the scale-out limit
 @maxValue(1000)
 param maximumInstanceCount int = 40
+
+// An SSE stream holds an HTTP invocation slot for its whole life (seconds to minutes) while using almost no CPU: the
+// instance's one async worker carries hundreds of them. The platform default (16 at 2048 MB) would scale out, and
+// queue streams, long before an instance is busy.
+@minValue(1)
+@maxValue(1000)
+param httpPerInstanceConcurrency int = 200
 
 @allowed([
   'cosmos'
@@ -200,6 +207,11 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
       scaleAndConcurrency: {
         instanceMemoryMB: instanceMemoryMB
         maximumInstanceCount: maximumInstanceCount
+        triggers: {
+          http: {
+            perInstanceConcurrency: httpPerInstanceConcurrency
+          }
+        }
       }
       runtime: {
         name: 'python'

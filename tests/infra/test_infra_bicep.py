@@ -159,8 +159,12 @@ def test_function_app_is_flex_consumption_python_with_the_user_assigned_identity
     assert properties["keyVaultReferenceIdentity"] == "identityId"
     config = properties["functionAppConfig"]
     assert config["runtime"] == {"name": "python", "version": "pythonVersion"}
-    assert parse_bicep(FUNCTION_APP_BICEP)["parameters"]["pythonVersion"]["default"] == "3.11"
-    assert set(config["scaleAndConcurrency"]) == {"instanceMemoryMB", "maximumInstanceCount"}
+    parameters = parse_bicep(FUNCTION_APP_BICEP)["parameters"]
+    assert parameters["pythonVersion"]["default"] == "3.12"  # 3.11 can lose a cancellation inside redis-py calls
+    assert set(config["scaleAndConcurrency"]) == {"instanceMemoryMB", "maximumInstanceCount", "triggers"}
+    http = config["scaleAndConcurrency"]["triggers"]["http"]
+    assert http == {"perInstanceConcurrency": "httpPerInstanceConcurrency"}  # SSE streams hold invocation slots
+    assert parameters["httpPerInstanceConcurrency"]["default"] >= 100
     storage = config["deployment"]["storage"]
     assert storage["type"] == "blobContainer"
     assert storage["authentication"] == {
