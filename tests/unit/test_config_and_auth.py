@@ -72,3 +72,37 @@ def test_the_queue_uri_of_the_host_wins_over_the_account_name() -> None:
     settings = Settings.from_env({"AzureWebJobsStorage__queueServiceUri": "https://q.example/",
                                   "AzureWebJobsStorage__accountName": "acct"})
     assert settings.storage_queue_uri == "https://q.example/" and settings.storage_account == "acct"
+
+
+def test_under_the_functions_worker_logs_go_through_its_root_handler_as_json_lines(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+    import logging
+    import sys
+    import types
+
+    from core import logs
+
+    captured: list[logging.LogRecord] = []
+
+    class WorkerHandler(logging.Handler):  # the worker's handler sends record.getMessage() to the host
+        def emit(self, record: logging.LogRecord) -> None:
+            captured.append(record)
+
+    handler = WorkerHandler()
+    app_logger = logging.getLogger("assistants")
+    monkeypatch.setitem(sys.modules, "azure_functions_worker", types.ModuleType("azure_functions_worker"))
+    monkeypatch.setattr(logs, "_worker_filter", None)
+    monkeypatch.setattr(app_logger, "propagate", app_logger.propagate)
+    monkeypatch.setattr(app_logger, "filters", list(app_logger.filters))
+    logging.getLogger().addHandler(handler)
+    try:
+        logs.configure_logging("INFO")
+        logs.get_logger("runs").warning("upstream call failed", extra={"run_id": "run_1", "status": 500})
+    finally:
+        logging.getLogger().removeHandler(handler)
+        logging.getLogger("assistants.runs").filters.clear()
+    [record] = captured
+    line = json.loads(record.getMessage())
+    assert line["message"] == "upstream call failed" and line["run_id"] == "run_1" and line["level"] == "WARNING"
+    assert line["component"] == "assistants.runs"
