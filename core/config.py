@@ -62,6 +62,10 @@ def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+#: Settings whose values are secrets: in Azure they are Key Vault references, resolved by the platform.
+_SECRET_SETTINGS = frozenset({"API_KEYS", "REDIS_URL", "OPENAI_API_KEY", "AZURE_OPENAI_API_KEY", "COSMOS_KEY"})
+
+
 def _resolved(value: str | None) -> str | None:
     """``None`` for an App Service Key Vault reference that was not resolved (it arrives as its literal text, which
     must never become an accepted key)."""
@@ -141,9 +145,20 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
 
-        def get(name: str) -> str | None:
+        problems: list[str] = []
+
+        def raw(name: str) -> str | None:
             value = env.get(name)
             return value.strip() if value and value.strip() else None
+
+        def get(name: str) -> str | None:
+            """The setting, or ``None`` for an unresolved Key Vault reference (reported, never used as a value)."""
+            value = raw(name)
+            if value is not None and _resolved(value) is None:
+                if name in _SECRET_SETTINGS:
+                    problems.append(f"{name} is a Key Vault reference the platform did not resolve; it is not used")
+                return None
+            return value
 
         provider = get("DATABASE_PROVIDER")
         if provider is None:
@@ -152,12 +167,9 @@ class Settings:
         if provider not in ("cosmos", "redis", "memory"):
             raise ValueError(f"DATABASE_PROVIDER must be cosmos, redis or memory, not {provider!r}")
         if provider == "redis" and not get("REDIS_URL"):
-            raise ValueError("DATABASE_PROVIDER=redis needs REDIS_URL")
+            raise ValueError("DATABASE_PROVIDER=redis needs REDIS_URL (set, and resolved if a Key Vault reference)")
         if provider == "cosmos" and not get("COSMOS_ENDPOINT"):
             raise ValueError("DATABASE_PROVIDER=cosmos needs COSMOS_ENDPOINT")
-        problems: list[str] = []
-        if get("API_KEYS") and _resolved(get("API_KEYS")) is None:
-            problems.append("API_KEYS is a Key Vault reference the platform did not resolve; no key is accepted")
         run_queue = (get("RUN_QUEUE") or "in-process").lower()
         if run_queue not in ("in-process", "storage"):
             raise ValueError(f"RUN_QUEUE must be in-process or storage, not {run_queue!r}")
@@ -178,9 +190,9 @@ class Settings:
             azure_openai_endpoint=get("AZURE_OPENAI_ENDPOINT"),
             azure_openai_api_key=get("AZURE_OPENAI_API_KEY"),
             azure_client_id=get("AZURE_CLIENT_ID"),
-            api_keys=parse_api_keys(_resolved(get("API_KEYS")) or "", problems),
+            api_keys=parse_api_keys(get("API_KEYS") or "", problems),
             max_request_bytes=max(1024, int(get("MAX_REQUEST_BYTES") or 16 * 1024 * 1024)),
-            problems=tuple(problems),
+            problems=tuple(dict.fromkeys(problems)),  # a setting read twice is reported once
             upstream_timeout_seconds=float(get("UPSTREAM_TIMEOUT_SECONDS") or 600),
             upstream_max_retries=int(get("UPSTREAM_MAX_RETRIES") or 2),
             upstream_idle_timeout_seconds=float(get("UPSTREAM_IDLE_TIMEOUT_SECONDS") or 120),

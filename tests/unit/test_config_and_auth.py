@@ -106,3 +106,13 @@ def test_under_the_functions_worker_logs_go_through_its_root_handler_as_json_lin
     line = json.loads(record.getMessage())
     assert line["message"] == "upstream call failed" and line["run_id"] == "run_1" and line["level"] == "WARNING"
     assert line["component"] == "assistants.runs"
+
+
+@pytest.mark.parametrize("name", ["OPENAI_API_KEY", "AZURE_OPENAI_API_KEY", "COSMOS_KEY", "REDIS_URL"])
+def test_every_unresolved_secret_reference_is_reported_and_never_used(name: str) -> None:
+    reference = "@Microsoft.KeyVault(SecretUri=https://kv-x.vault.azure.net/secrets/s)"
+    settings = Settings.from_env({name: reference})
+    assert reference not in repr(vars(settings))
+    assert [problem for problem in settings.problems if problem.startswith(name)]
+    with pytest.raises(ValueError, match="REDIS_URL"):
+        Settings.from_env({"DATABASE_PROVIDER": "redis", "REDIS_URL": reference})
