@@ -57,3 +57,21 @@ def test_bad_tokens_are_401(service: Service, bad: str) -> None:
     assert response.status_code == 401
     error = response.json()["error"]
     assert set(error) == {"message", "type", "param", "code"} and bearer not in error["message"]
+
+
+async def test_the_async_azure_client_with_a_token_provider(service: Service, fake: FakeResponsesServer) -> None:
+    async def provider() -> str:
+        return token()
+
+    async with openai.AsyncAzureOpenAI(azure_endpoint=service.base_url.removesuffix("/v1"), max_retries=0,
+                                       api_version="2025-04-01-preview", azure_ad_token_provider=provider,
+                                       timeout=10) as azure:
+        assistant = await azure.beta.assistants.create(model="gpt-4o-mini")
+        thread = await azure.beta.threads.create(messages=[{"role": "user", "content": "Hi"}])
+        fake.reply_text("Async hello")
+        async with azure.beta.threads.runs.stream(thread_id=thread.id, assistant_id=assistant.id) as stream:
+            await stream.until_done()
+            final = await stream.get_final_run()
+        assert final.status == "completed"
+        [message] = [m async for m in azure.beta.threads.messages.list(thread.id) if m.role == "assistant"]
+        assert message.content[0].text.value == "Async hello"  # type: ignore[union-attr]
