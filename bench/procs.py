@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.servers import free_port
+from tests.servers import free_port, terminate
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "sk-bench-key"
@@ -113,14 +113,7 @@ def wait_listening(server: Server, timeout: float = 60.0) -> None:
 
 def stop(process: subprocess.Popen[bytes]) -> None:
     """SIGTERM (uvicorn shuts down gracefully), then SIGKILL if it lingers."""
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
+    terminate(process)
 
 
 @contextlib.contextmanager

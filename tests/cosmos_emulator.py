@@ -24,6 +24,8 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+from tests.servers import terminate
+
 __all__ = ["EMULATOR_DIR", "EMULATOR_KEY", "cosmos_emulator", "install"]
 
 EMULATOR_DIR = Path(__file__).resolve().parent / "cosmos_emulator"
@@ -121,12 +123,7 @@ def cosmos_emulator(startup_timeout: float = 30.0, install_timeout: float = 300.
                 raise RuntimeError(f"the Cosmos DB emulator did not start: {error}\n{tail}") from error
             yield endpoint
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+            terminate(process)
             reader.join(timeout=10)
             if process.stdout is not None:
                 process.stdout.close()

@@ -5,19 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-import threading
 import time
 from typing import Any
 
 import jwt
-import uvicorn
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
+
+from tests.servers import ThreadedServer
 
 __all__ = ["AUDIENCE", "KEY", "NEXT_KEY", "OID", "TENANT", "JwksServer", "jwk", "token"]
 
@@ -49,12 +48,11 @@ class JwksServer:
         self.status = 200
         self.delay = 0.0
         self.port = 0
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
         self.app = Starlette(routes=[
             Route("/{tenant}/v2.0/.well-known/openid-configuration", self._configuration),
             Route("/{tenant}/discovery/v2.0/keys", self._keys),
         ])
+        self._http = ThreadedServer(self.app, "JWKS server")
 
     @property
     def url(self) -> str:
@@ -80,27 +78,12 @@ class JwksServer:
             return PlainTextResponse("unavailable", status_code=self.status)
         return JSONResponse({"keys": self.keys})
 
-    def start(self) -> JwksServer:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, lifespan="off", log_level="warning",
-                                access_log=False, timeout_graceful_shutdown=1)
-        server = uvicorn.Server(config)
-        self._server = server
-        self._thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), name="jwks",
-                                        daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 5
-        while not server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("the JWKS server did not start")
-            time.sleep(0.005)
+    def start(self, timeout: float = 10.0) -> JwksServer:
+        self._http.start(timeout)
+        self.port = self._http.port
         return self
 
     def stop(self) -> None:
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(5)
+        self._http.stop()
 
 

@@ -8,11 +8,13 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-__all__ = ["AZURITE_KEY", "azurite_queue", "free_port", "redis_server", "wait_for_port"]
+__all__ = ["AZURITE_KEY", "ThreadedServer", "azurite_queue", "free_port", "redis_server", "terminate", "wait_for_port"]
 
 # Azurite's documented development account key (public; it protects nothing but the emulator).
 AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
@@ -78,14 +80,67 @@ def azurite_queue() -> Iterator[str]:
             yield (f"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={AZURITE_KEY};"
                    f"QueueEndpoint=http://127.0.0.1:{port}/devstoreaccount1;")
         finally:
-            _stop(process)
+            terminate(process, signal.SIGINT, timeout=5)  # Azurite waits out open connections on SIGTERM
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """Azurite shuts down on SIGINT (it waits out open connections on SIGTERM); kill it if it lingers."""
-    process.send_signal(signal.SIGINT)
+def terminate(process: subprocess.Popen[Any], sig: int = signal.SIGTERM, timeout: float = 10.0) -> None:
+    """Ask a process to stop with ``sig``; kill it if it lingers."""
+    if process.poll() is not None:
+        return
+    process.send_signal(sig)
     try:
-        process.wait(timeout=5)
+        process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         process.kill()
-        process.wait(timeout=5)
+        process.wait(timeout=timeout)
+
+
+class ThreadedServer:
+    """An ASGI app served by uvicorn on a free 127.0.0.1 port, in a daemon thread of the test process."""
+
+    def __init__(self, app: Any, name: str) -> None:
+        self.app = app
+        self.name = name
+        self.port = 0
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 10.0) -> None:
+        import uvicorn
+
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False,
+                                timeout_graceful_shutdown=1)
+        server = self._server = uvicorn.Server(config)
+
+        def run() -> None:
+            try:
+                server.run(sockets=[sock])
+            finally:
+                sock.close()
+
+        self._thread = threading.Thread(target=run, name=self.name, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"{self.name} did not start")
+            time.sleep(0.005)
+
+    def stop(self) -> None:
+        server, thread = self._server, self._thread
+        if server is None or thread is None:
+            return
+        server.should_exit = True
+        thread.join(5.0)
+        if thread.is_alive():
+            server.force_exit = True
+            thread.join(5.0)
+        self._server = self._thread = None

@@ -19,15 +19,14 @@ only :meth:`EntraValidator.tenant_for` awaits (the key lookup). PyJWT (about 0.1
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from core.domain.errors import AuthenticationError
+from core.domain.urls import is_https_or_loopback
 from core.ports.signing_keys import Jwk, SigningKeys
 
 if TYPE_CHECKING:
@@ -79,23 +78,6 @@ def principal_tenant(entra_tenant_id: str, oid: str) -> str:
     per principal and Entra tenant, never equal to an API key's derived tenant (those start with ``t_``)."""
     digest = hashlib.sha256(f"{entra_tenant_id.lower()}:{oid.lower()}".encode()).hexdigest()
     return "entra_" + digest[:24]
-
-
-def _is_allowed_url(url: str) -> bool:
-    """https, or plain http to a loopback host (a local JWKS server in tests and development)."""
-    parts = urlsplit(url)
-    if not parts.hostname:
-        return False
-    if parts.scheme == "https":
-        return True
-    if parts.scheme != "http":
-        return False
-    if parts.hostname == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(parts.hostname).is_loopback
-    except ValueError:
-        return False
 
 
 def _csv(raw: str | None) -> tuple[str, ...]:
@@ -152,7 +134,7 @@ class EntraSettings:
             if not issuer.startswith("https://"):
                 raise ValueError("ENTRA_ISSUER must list https:// issuer URLs")
         jwks_url = get("ENTRA_JWKS_URL")
-        if jwks_url is not None and not _is_allowed_url(jwks_url):
+        if jwks_url is not None and not is_https_or_loopback(jwks_url):
             raise ValueError("ENTRA_JWKS_URL must be an https:// URL (http:// only to a loopback host)")
         return cls.for_tenant(tenant_id, audiences, issuers=issuers, jwks_url=jwks_url,
                               required_roles=_csv(get("ENTRA_REQUIRED_ROLES")))

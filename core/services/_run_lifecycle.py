@@ -154,12 +154,12 @@ class RunLifecycle:
         return (run is not None and run.status in ("in_progress", "cancelling") and run.lease_owner is not None
                 and not lapsed(run, self._clock.now()))
 
-    async def heartbeat(self, run_id: str, run: Run, owner: str) -> Run | None:
+    async def heartbeat(self, run: Run, owner: str) -> Run | None:
         """The stored run as its executor should see it, with the lease renewed when a third of it is used.
 
         ``None`` when the run is gone. Store errors propagate: the caller retries at its next beat.
         """
-        stored = await self._repository.find(Run, thread_partition(run.thread_id), run_id, run.tenant_id)
+        stored = await self._repository.find(Run, thread_partition(run.thread_id), run.id, run.tenant_id)
         if stored is None or stored.lease_owner != owner or stored.status != "in_progress":
             return stored
         now = self._clock.now()
@@ -196,12 +196,12 @@ class RunLifecycle:
     async def release(self, run: Run) -> None:
         """Clear the thread's claim and the registry entry once ``run`` rests (best effort: a stale claim on a
         finished run blocks nothing, and the sweep drops stale entries)."""
-        if run.status in ACTIVE and run.status != "requires_action":
+        if run.status in ACTIVE:  # requires_action keeps its thread until the outputs come
             return
 
         async def attempt() -> None:
             thread = await self._repository.find(Thread, thread_partition(run.thread_id), run.thread_id, run.tenant_id)
-            if thread is not None and thread.active_run_id == run.id and run.status not in ACTIVE:
+            if thread is not None and thread.active_run_id == run.id:
                 thread.active_run_id = None
                 await self._repository.save(thread_partition(run.thread_id), replace=[thread])
 
@@ -209,8 +209,7 @@ class RunLifecycle:
             await retry_on_conflict(attempt)
         except ApiError:
             _log.warning("could not release the thread of a finished run", extra={"run_id": run.id})
-        if run.status not in ACTIVE:
-            await self.unregister(run.id)
+        await self.unregister(run.id)
 
     async def fail_undelivered(self, tenant_id: str, thread_id: str, run_id: str) -> Run | None:
         """End a run whose queued job could not be delivered: ``failed`` unless someone is executing it or it waits

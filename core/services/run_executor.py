@@ -204,7 +204,7 @@ class RunExecutor:
             if signal.is_set():
                 return "cancel"
             try:
-                stored = await self._lifecycle.heartbeat(run.id, run, execution.owner)
+                stored = await self._lifecycle.heartbeat(run, execution.owner)
             except Exception:  # a store error is not a cancel: look again at the next beat
                 _log.warning("run heartbeat failed", extra={"run_id": run.id})
                 continue

@@ -35,7 +35,7 @@ import httpx
 import openai
 from openai.types.beta.threads import Message, Run
 
-from tests.servers import free_port, wait_for_port
+from tests.servers import free_port, terminate, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
 #: The checkout whose app the service and queue-worker subprocesses run: this one, unless FAULTS_APP_ROOT names another.
@@ -129,12 +129,7 @@ class LoggedProcess:
             return
         with contextlib.suppress(ProcessLookupError):
             process.send_signal(signal.SIGCONT)  # a frozen process cannot act on SIGTERM
-            process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        terminate(process, timeout=5)
 
 
 class RedisProcess(LoggedProcess):

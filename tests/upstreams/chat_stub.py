@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import threading
 import time
 from collections import deque
@@ -29,11 +28,12 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Self
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+from tests.servers import ThreadedServer
 
 DEFAULT_TEXT = "Hello from the chat stub."
 Json = dict[str, Any]
@@ -69,14 +69,13 @@ class ChatCompletionsStub:
         self._lock = threading.Lock()
         self._script: deque[ChatReply] = deque()
         self._requests: list[Json] = []
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
         self._counter = 0
         self.port = 0
         self.app = Starlette(routes=[
             Route("/v1/chat/completions", self._completions, methods=["POST"]),
             Route("/{path:path}", self._not_found, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
         ])
+        self._http = ThreadedServer(self.app, "chat completions stub")
 
     # -- lifecycle -------------------------------------------------------------------------------------------------
 
@@ -86,40 +85,12 @@ class ChatCompletionsStub:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 10.0) -> Self:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, lifespan="off", log_level="warning",
-                                access_log=False, timeout_graceful_shutdown=1)
-        self._server = uvicorn.Server(config)
-        server = self._server
-
-        def run() -> None:
-            try:
-                asyncio.run(server.serve(sockets=[sock]))
-            finally:
-                sock.close()
-
-        self._thread = threading.Thread(target=run, name="chat-stub", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("the chat completions stub did not start")
-            time.sleep(0.005)
+        self._http.start(timeout)
+        self.port = self._http.port
         return self
 
     def stop(self) -> None:
-        server, thread = self._server, self._thread
-        if server is None or thread is None:
-            return
-        server.should_exit = True
-        thread.join(5.0)
-        if thread.is_alive():
-            server.force_exit = True
-            thread.join(5.0)
-        self._server = self._thread = None
+        self._http.stop()
 
     def __enter__(self) -> Self:
         return self.start()

@@ -20,12 +20,9 @@ import fcntl
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +39,7 @@ from starlette.routing import Route
 from core import bootstrap
 from core.config import Settings, parse_api_keys
 from core.http.local_host import build_app
-from tests.servers import free_port, wait_for_port
+from tests.servers import ThreadedServer, free_port, terminate, wait_for_port
 
 HERE = Path(__file__).resolve().parent
 VENV = HERE / ".venv-upstreams"
@@ -144,14 +141,8 @@ class UpstreamProcess:
 
     def stop(self) -> None:
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        if process is not None:
+            terminate(process)
 
     def log_tail(self, lines: int = 60) -> str:
         try:
@@ -200,8 +191,6 @@ class RecordingProxy:
         self._lock = threading.Lock()
         self._records: list[Json] = []
         self._client: httpx.AsyncClient | None = None
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
 
         @contextlib.asynccontextmanager
         async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -213,6 +202,7 @@ class RecordingProxy:
 
         self.app = Starlette(routes=[Route("/{path:path}", self._forward,
                                            methods=["GET", "POST", "PUT", "PATCH", "DELETE"])], lifespan=lifespan)
+        self._http = ThreadedServer(self.app, "recording proxy")
 
     @property
     def url(self) -> str:
@@ -257,39 +247,12 @@ class RecordingProxy:
                                  background=BackgroundTask(upstream.aclose))
 
     def start(self, timeout: float = 10.0) -> Self:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False,
-                                timeout_graceful_shutdown=1)
-        server = self._server = uvicorn.Server(config)
-
-        def run() -> None:
-            try:
-                server.run(sockets=[sock])
-            finally:
-                sock.close()
-
-        self._thread = threading.Thread(target=run, name="recording-proxy", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("the recording proxy did not start")
-            time.sleep(0.005)
+        self._http.start(timeout)
+        self.port = self._http.port
         return self
 
     def stop(self) -> None:
-        server, thread = self._server, self._thread
-        if server is None or thread is None:
-            return
-        server.should_exit = True
-        thread.join(5.0)
-        if thread.is_alive():
-            server.force_exit = True
-            thread.join(5.0)
-        self._server = self._thread = None
+        self._http.stop()
 
     def __enter__(self) -> Self:
         return self.start()

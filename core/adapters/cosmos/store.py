@@ -21,10 +21,8 @@ loopback endpoints (emulators serve self-signed certificates) and nowhere else.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 from collections.abc import Sequence
 from typing import Any, Final
-from urllib.parse import urlsplit
 
 from azure.core import MatchConditions
 from azure.core.credentials_async import AsyncTokenCredential
@@ -35,6 +33,7 @@ from azure.cosmos.exceptions import CosmosBatchOperationError, CosmosHttpRespons
 from core.config import Settings
 from core.domain.errors import ConcurrencyError, ServiceUnavailableError
 from core.domain.pagination import ListQuery, Page, page_from_scan
+from core.domain.urls import is_loopback
 from core.ports.store import INDEXES_FIELD, Create, Delete, Document, Partition, Replace, Write
 
 from ._errors import CONFLICT_STATUSES, is_missing_document, status_of, translated
@@ -48,16 +47,6 @@ MAX_BATCH_OPERATIONS: Final = 100
 _SYSTEM_FIELDS: Final = ("_rid", "_self", "_etag", "_attachments", "_ts", "_lsn")
 _IMPLICIT_KEY: Final = "_implicit_key"  # marks a partition-key field this adapter added to a body that lacked it
 _DROP_PASSES: Final = 8
-
-
-def _is_loopback(endpoint: str) -> bool:
-    host = urlsplit(endpoint).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _to_item(partition: Partition, body: dict[str, Any]) -> dict[str, Any]:
@@ -135,7 +124,7 @@ class CosmosStore:
         if self._client is None:
             if self._key:
                 # An emulator on loopback: one endpoint (not the addresses it advertises), self-signed certificate.
-                local = _is_loopback(self._endpoint)
+                local = is_loopback(self._endpoint)
                 client = CosmosClient(
                     self._endpoint, self._key, connection_verify=not local, enable_endpoint_discovery=not local
                 )

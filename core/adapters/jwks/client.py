@@ -18,7 +18,6 @@ redirects are not followed.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
 import time
 from collections.abc import Callable
@@ -28,6 +27,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from core.domain.errors import ServiceUnavailableError
+from core.domain.urls import is_https_or_loopback
 from core.logs import get_logger
 from core.ports.signing_keys import Jwk
 
@@ -36,23 +36,6 @@ __all__ = ["JwksSigningKeys"]
 _log = get_logger("jwks")
 _MAX_BODY_BYTES = 1024 * 1024
 _UNAVAILABLE = "Entra ID signing keys could not be fetched; please try again later."
-
-
-def _is_allowed_url(url: str) -> bool:
-    """https, or plain http to a loopback host."""
-    parts = urlsplit(url)
-    if not parts.hostname:
-        return False
-    if parts.scheme == "https":
-        return True
-    if parts.scheme != "http":
-        return False
-    if parts.hostname == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(parts.hostname).is_loopback
-    except ValueError:
-        return False
 
 
 class _FetchError(Exception):
@@ -77,7 +60,7 @@ class JwksSigningKeys:
         if (jwks_url is None) == (openid_configuration_url is None):
             raise ValueError("give exactly one of jwks_url and openid_configuration_url")
         for url in (jwks_url, openid_configuration_url):
-            if url is not None and not _is_allowed_url(url):
+            if url is not None and not is_https_or_loopback(url):
                 raise ValueError("signing keys are fetched only over https (http only to a loopback host)")
         self._jwks_url = jwks_url
         self._discovery_url = openid_configuration_url
@@ -138,7 +121,7 @@ class JwksSigningKeys:
             assert self._discovery_url is not None
             configuration = await self._get_json(self._discovery_url)
             jwks_uri = configuration.get("jwks_uri")
-            if not isinstance(jwks_uri, str) or not _is_allowed_url(jwks_uri):
+            if not isinstance(jwks_uri, str) or not is_https_or_loopback(jwks_uri):
                 raise _FetchError("the OpenID configuration has no https jwks_uri")
             self._jwks_url = jwks_uri  # discovered once; the key set itself is what rotates
         document = await self._get_json(self._jwks_url)
