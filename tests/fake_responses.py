@@ -24,7 +24,16 @@ between SSE frames), `hang` (seconds to stall after the last delta, cut short wh
 `usage`, and `reasoning` (prepend a `reasoning` item carrying `encrypted_content`).
 
 `POST /v1/responses/input_tokens` answers `{"object": "response.input_tokens", "input_tokens": N}` with
-`N = fake.input_tokens_count` (10 by default). Every other path answers 404 with the OpenAI error envelope.
+`N = fake.input_tokens_count` (10 by default).
+
+Hosted tools: `reply_file_search` (a `file_search_call` item, then a message citing the result files) and
+`reply_code_interpreter` (a `code_interpreter_call` item, then a message with `container_file_citation`s); results
+and outputs show only under the request's `include`, as in the real API (`tests/fake_upstream_tools.py`).
+
+Resources, kept in memory and reset by `reset()`: Files, container file content and Models (`fake.files`,
+`tests/fake_upstream_files.py`), Vector Stores with file ingestion (`fake.vector_stores`,
+`tests/fake_upstream_vector_stores.py`). Their requests are in `fake.resource_requests` (method, path, query, JSON
+body or multipart fields), not in `fake.requests`. Every other path answers 404 with the OpenAI error envelope.
 """
 
 from __future__ import annotations
@@ -48,6 +57,19 @@ from starlette.requests import Request
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 from typing_extensions import Unpack
+
+from tests.fake_upstream_files import FakeFiles
+from tests.fake_upstream_http import new_object_id
+from tests.fake_upstream_tools import (
+    TOOL_CALL_TYPES,
+    code_interpreter_item,
+    file_search_item,
+    started_item,
+    tool_call_events,
+    visible_output,
+    with_search_results,
+)
+from tests.fake_upstream_vector_stores import FakeVectorStores
 
 DEFAULT_TEXT = "Hello from the fake."
 DEFAULT_MODEL = "gpt-4o-mini"
@@ -135,6 +157,7 @@ class ScriptedReply:
     usage: Usage | None = None
     http_error: HttpError | None = None
     stream_error: StreamError | None = None
+    resolve_output: Callable[[Json], list[Json]] | None = None
     delay: float = 0.0
     chunk_delay: float = 0.0
     hang: float | None = None
@@ -156,6 +179,8 @@ class RecordedRequest:
     body: Json
     headers: dict[str, str]
     disconnected: bool = False
+    method: str = "POST"
+    query: dict[str, str] = field(default_factory=dict)
 
 
 def new_id(prefix: str) -> str:
@@ -239,6 +264,13 @@ class _OutputBuilder:
             }
         )
 
+    def file_search(self, queries: Sequence[str], results: Sequence[Json]) -> None:
+        self.items.append(file_search_item(queries, results))
+
+    def code_interpreter(self, code: str, container_id: str, logs: str | None, images: Sequence[str]) -> None:
+        self.chunks[(len(self.items), 0)] = split_text(code, 3)
+        self.items.append(code_interpreter_item(code, container_id, logs, images))
+
     def _message(self, part: Json, chunks: list[str], status: str) -> None:
         self.chunks[(len(self.items), 0)] = chunks
         self.items.append(
@@ -282,6 +314,48 @@ def text_reply(
 ) -> ScriptedReply:
     output = _OutputBuilder(options.get("reasoning", False))
     output.text(text, chunks, annotations)
+    return _reply(output, options, Usage())
+
+
+def file_search_reply(
+    text: str = DEFAULT_TEXT,
+    *,
+    results: Sequence[Json] = (),
+    queries: Sequence[str] = ("fake search",),
+    annotations: Sequence[Json] | None = None,
+    chunks: Sequence[str] | None = None,
+    **options: Unpack[ReplyOptions],
+) -> ScriptedReply:
+    """A `file_search_call` item with `results` (see `search_result`), then a message whose text cites each
+    result's file (`file_citation` at the end of the text) unless `annotations` are given."""
+    output = _OutputBuilder(options.get("reasoning", False))
+    output.file_search(queries, results)
+    output.text(text, chunks, annotations or ())
+    if annotations is None:
+        output.items[:] = with_search_results(output.items, results, cite=True)
+    return _reply(output, options, Usage())
+
+
+def code_interpreter_reply(
+    text: str = DEFAULT_TEXT,
+    *,
+    code: str = "print(1 + 1)",
+    logs: str | None = "2\n",
+    images: Sequence[str] = (),
+    container_id: str | None = None,
+    files: Sequence[tuple[str, str] | tuple[str, str, bytes]] = (),
+    annotations: Sequence[Json] | None = None,
+    chunks: Sequence[str] | None = None,
+    **options: Unpack[ReplyOptions],
+) -> ScriptedReply:
+    """A `code_interpreter_call` item (`code` streamed in deltas; `outputs`: the `logs`, then an `image` output
+    per url in `images`) in `container_id` (default: a new `cntr_…`), then a message whose text carries a
+    `container_file_citation` per (file_id, filename) in `files` unless `annotations` are given."""
+    container = container_id or new_object_id("cntr_", 32)
+    output = _OutputBuilder(options.get("reasoning", False))
+    output.code_interpreter(code, container, logs, images)
+    cited = [container_file_citation(container, spec[0], spec[1], 0, len(text)) for spec in files]
+    output.text(text, chunks, cited if annotations is None else annotations)
     return _reply(output, options, Usage())
 
 
@@ -352,6 +426,8 @@ def _text_part_events(where: Json, part: Json, chunks: list[str]) -> list[Json]:
 
 def _item_events(output_index: int, item: Json, chunks: Mapping[tuple[int, int], list[str]]) -> list[Json]:
     in_progress = {**item, "status": "in_progress"} if "status" in item else dict(item)
+    if item["type"] in TOOL_CALL_TYPES:
+        in_progress = started_item(item)
     if item["type"] == "message":
         in_progress["content"] = []
     elif item["type"] == "function_call":
@@ -376,12 +452,15 @@ def _item_events(output_index: int, item: Json, chunks: Mapping[tuple[int, int],
         for delta in chunks.get((output_index, 0), []):
             events.append({"type": "response.function_call_arguments.delta", **where, "delta": delta})
         events.append({"type": "response.function_call_arguments.done", **where, "arguments": item["arguments"]})
+    elif item["type"] in TOOL_CALL_TYPES:
+        events.extend(tool_call_events(output_index, item, chunks.get((output_index, 0), [])))
     events.append({"type": "response.output_item.done", "output_index": output_index, "item": item})
     return events
 
 
 def stream_events(reply: ScriptedReply, request: Json, created_at: float) -> tuple[list[Json], int]:
-    """The SSE events for `reply`, numbered, and the index before which a `hang` or a stream error happens
+    """The SSE events for `reply` (its output as stored: the server applies the request's `include` first), numbered,
+    and the index before which a `hang` or a stream error happens
     (just after the last delta, or after `response.in_progress` when nothing is streamed)."""
     started = _response_json(reply, request, created_at, final=False)
     events: list[Json] = [
@@ -484,7 +563,10 @@ class FakeResponsesServer:
         self._queue: deque[ScriptedReply] = deque()
         self._recorded: list[RecordedRequest] = []
         self._token_requests: list[Json] = []
+        self._resource_requests: list[RecordedRequest] = []
         self._disconnects = 0
+        self.files = FakeFiles(self._record_resource)
+        self.vector_stores = FakeVectorStores(self.files, self._record_resource)
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -495,6 +577,8 @@ class FakeResponsesServer:
             routes=[
                 Route("/v1/responses", _Asgi(self._create_response), methods=["POST"]),
                 Route("/v1/responses/input_tokens", _Asgi(self._count_input_tokens), methods=["POST"]),
+                *self.files.routes(),
+                *self.vector_stores.routes(),
                 Route("/{path:path}", _Asgi(self._not_found), methods=["GET", "POST", "DELETE", "PUT", "PATCH"]),
             ]
         )
@@ -679,6 +763,69 @@ class FakeResponsesServer:
         self.enqueue(reply)
         return reply
 
+    def reply_file_search(
+        self,
+        text: str = DEFAULT_TEXT,
+        *,
+        results: Sequence[Json] | None = None,
+        queries: Sequence[str] = ("fake search",),
+        annotations: Sequence[Json] | None = None,
+        chunks: Sequence[str] | None = None,
+        **options: Unpack[ReplyOptions],
+    ) -> ScriptedReply:
+        """`file_search_reply`; with `results=None`, the results are found when the request comes: the completed
+        files of the vector stores its `file_search` tools name (`vector_store_ids`, up to `max_num_results`),
+        each cited in the text unless `annotations` are given."""
+        reply = file_search_reply(
+            text, results=results or (), queries=queries, annotations=annotations, chunks=chunks, **options
+        )
+        if results is None:
+
+            def resolve(request: Json) -> list[Json]:
+                tools = [tool for tool in request.get("tools") or [] if tool.get("type") == "file_search"]
+                found = [
+                    self.vector_stores.search(tool.get("vector_store_ids") or [], tool.get("max_num_results", 5))
+                    for tool in tools
+                ]
+                return with_search_results(reply.output, [r for rs in found for r in rs], cite=annotations is None)
+
+            reply.resolve_output = resolve
+        self.enqueue(reply)
+        return reply
+
+    def reply_code_interpreter(
+        self,
+        text: str = DEFAULT_TEXT,
+        *,
+        code: str = "print(1 + 1)",
+        logs: str | None = "2\n",
+        images: Sequence[str] = (),
+        container_id: str | None = None,
+        files: Sequence[tuple[str, str] | tuple[str, str, bytes]] = (),
+        annotations: Sequence[Json] | None = None,
+        chunks: Sequence[str] | None = None,
+        **options: Unpack[ReplyOptions],
+    ) -> ScriptedReply:
+        """`code_interpreter_reply`; each (file_id, filename, data) in `files` is also served as that container's
+        file (`GET /v1/containers/{container_id}/files/{file_id}/content`)."""
+        container = container_id or new_object_id("cntr_", 32)
+        for spec in files:
+            if len(spec) == 3:
+                self.files.add_container_file(container, spec[0], spec[2], spec[1])
+        reply = code_interpreter_reply(
+            text, code=code, logs=logs, images=images, container_id=container, files=files,
+            annotations=annotations, chunks=chunks, **options,
+        )
+        self.enqueue(reply)
+        return reply
+
+    def add_container_file(
+        self, container_id: str, file_id: str, data: bytes, filename: str = "output.bin",
+        content_type: str = "application/octet-stream",
+    ) -> None:
+        """Serve `data` at `GET /v1/containers/{container_id}/files/{file_id}/content`."""
+        self.files.add_container_file(container_id, file_id, data, filename, content_type)
+
     def hang_stream(
         self, text: str = "Partial answer", *, seconds: float = 30.0, **options: Unpack[ReplyOptions]
     ) -> ScriptedReply:
@@ -712,6 +859,16 @@ class FakeResponsesServer:
             return self._recorded[-1].body
 
     @property
+    def resource_requests(self) -> list[RecordedRequest]:
+        """Requests to the Files, Vector Stores, Containers and Models routes, in order (not in `requests`)."""
+        with self._lock:
+            return list(self._resource_requests)
+
+    def resource_requests_to(self, method: str, path_prefix: str) -> list[RecordedRequest]:
+        """The `resource_requests` with this method whose path starts with `path_prefix` (e.g. `/v1/files`)."""
+        return [r for r in self.resource_requests if r.method == method and r.path.startswith(path_prefix)]
+
+    @property
     def input_token_requests(self) -> list[Json]:
         with self._lock:
             return list(self._token_requests)
@@ -735,7 +892,19 @@ class FakeResponsesServer:
             self._queue.clear()
             self._recorded.clear()
             self._token_requests.clear()
+            self._resource_requests.clear()
             self._disconnects = 0
+        self.files.reset()
+        self.vector_stores.reset()
+
+    def _record_resource(self, request: Request, body: Json) -> None:
+        record = RecordedRequest(
+            path=request.url.path, body=body, headers=dict(request.headers.items()), method=request.method,
+            query=dict(request.query_params.items()),
+        )
+        with self._lock:
+            self._resource_requests.append(record)
+            self._lock.notify_all()
 
     def _next_reply(self) -> ScriptedReply:
         with self._lock:
@@ -778,6 +947,8 @@ class FakeResponsesServer:
 
     async def _answer(self, reply: ScriptedReply, request: Json, exchange: _Exchange) -> None:
         created_at = time.time()
+        output = reply.resolve_output(request) if reply.resolve_output is not None else reply.output
+        reply = replace(reply, output=visible_output(output, request), resolve_output=None)
         await exchange.pause(reply.delay)
         if reply.http_error is not None:
             await exchange.json(reply.http_error.status, reply.http_error.body, reply.http_error.headers)

@@ -311,4 +311,4 @@ def test_input_tokens_count_and_reset(fake: FakeResponsesServer, client: openai.
     assert fake.pending == 0
     assert fake.input_token_requests == []
     with pytest.raises(openai.NotFoundError):
-        client.models.list()
+        client.batches.list()
