@@ -39,6 +39,8 @@ SETTINGS: dict[str, str] = {
     "API_KEYS": "comma-separated client keys, each 'key' or 'tenant:key'; every key is its own tenant",
     "MAX_REQUEST_BYTES": "largest request body accepted, in bytes (default 16777216); larger bodies get 413 before "
     "they are read",
+    "MAX_UPLOAD_BYTES": "largest file upload accepted, in bytes (default 536870912, OpenAI's limit); streamed to "
+    "the upstream, never held whole; larger uploads get 413",
     "RUN_QUEUE": "where non-streamed runs execute: in-process (default) or storage (the run-jobs queue of the "
     "AzureWebJobsStorage account, read by the queue-triggered function runs_execute)",
     "UPSTREAM_TIMEOUT_SECONDS": "timeout of one Responses API call (default 600)",
@@ -134,6 +136,7 @@ class Settings:
     upstream_idle_timeout_seconds: float = 120.0
     upstream_omit_fields: frozenset[str] = frozenset()
     max_request_bytes: int = 16 * 1024 * 1024
+    max_upload_bytes: int = 512 * 1024 * 1024
     problems: tuple[str, ...] = ()  # configuration problems the service runs despite (health reports them)
     run_lease_seconds: int = 30
     run_max_attempts: int = 3
@@ -192,6 +195,7 @@ class Settings:
             azure_client_id=get("AZURE_CLIENT_ID"),
             api_keys=parse_api_keys(get("API_KEYS") or "", problems),
             max_request_bytes=max(1024, int(get("MAX_REQUEST_BYTES") or 16 * 1024 * 1024)),
+            max_upload_bytes=max(1024, int(get("MAX_UPLOAD_BYTES") or 512 * 1024 * 1024)),
             problems=tuple(dict.fromkeys(problems)),  # a setting read twice is reported once
             upstream_timeout_seconds=float(get("UPSTREAM_TIMEOUT_SECONDS") or 600),
             upstream_max_retries=int(get("UPSTREAM_MAX_RETRIES") or 2),

@@ -12,6 +12,7 @@ __all__ = [
     "ConcurrencyError",
     "InvalidRequestError",
     "NotFoundError",
+    "RelayedError",
     "ServiceUnavailableError",
     "UpstreamError",
 ]
@@ -59,6 +60,17 @@ class AuthenticationError(ApiError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, code="invalid_api_key")
+
+
+class RelayedError(ApiError):
+    """The upstream's refusal of a forwarded request (Files, Vector Stores, Models), relayed with its status; the
+    message is the upstream's, redacted."""
+
+    type = "invalid_request_error"
+
+    def __init__(self, status: int, message: str, *, param: str | None = None, code: str | None = None) -> None:
+        super().__init__(message, param=param, code=code)
+        self.status = status
 
 
 class ServiceUnavailableError(ApiError):

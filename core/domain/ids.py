@@ -12,7 +12,7 @@ import secrets
 import threading
 import time
 
-__all__ = ["ALPHABET", "creation_key", "is_well_formed", "new_id"]
+__all__ = ["ALPHABET", "creation_key", "is_upstream_id", "is_well_formed", "new_id"]
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"  # ASCII order, so strings sort like numbers
 _BASE = len(ALPHABET)
@@ -57,3 +57,13 @@ def is_well_formed(object_id: str, prefix: str | None = None) -> bool:
     sees a ``/``, a control character or a 5,000-character key."""
     match = _WELL_FORMED.fullmatch(object_id)
     return match is not None and (prefix is None or match.group(1) == prefix)
+
+
+# Ids the upstream makes (file-…, vs_…, vsfb_…, cfile_…, model names) are short and plain; anything else is no id of
+# theirs and reaches neither a store nor an upstream URL.
+_UPSTREAM_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+
+
+def is_upstream_id(value: str) -> bool:
+    """Whether ``value`` could be an id the upstream made (no ``/``, ``?``, ``..``, spaces or control characters)."""
+    return _UPSTREAM_ID.fullmatch(value) is not None and ".." not in value

@@ -18,7 +18,7 @@ from azurefunctions.extensions.http.fastapi import JSONResponse, Request, Respon
 
 from core.bootstrap import Container, get_container
 from core.domain.errors import ApiError, InvalidRequestError, NotFoundError
-from core.domain.ids import is_well_formed
+from core.domain.ids import is_upstream_id, is_well_formed
 from core.domain.pagination import ListQuery
 from core.logs import REQUEST_ID, get_logger
 
@@ -32,6 +32,9 @@ _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")  # a client's id is echoed a
 #: path parameter -> (id prefix, wording in a 404)
 _PATH_IDS = {"assistant_id": ("asst", "assistant"), "thread_id": ("thread", "thread"), "message_id": ("msg", "message"),
              "run_id": ("run", "run"), "step_id": ("step", "run step")}
+#: path parameter -> wording in a 404, for ids the upstream makes (file-…, vs_…, vsfb_…, cfile_…)
+_UPSTREAM_PATH_IDS = {"file_id": "file", "vector_store_id": "vector store", "batch_id": "file batch",
+                      "model": "model"}
 _ALWAYS_ALLOWED_QUERY = frozenset({"api-version"})  # Azure-style clients add it to every call
 _LIST_PARAMS = frozenset({"limit", "order", "after", "before"})
 
@@ -50,6 +53,8 @@ class Call:
         kind = _PATH_IDS.get(name)
         if kind is not None and not is_well_formed(value, kind[0]):
             raise NotFoundError(kind[1], value)
+        if name in _UPSTREAM_PATH_IDS and not is_upstream_id(value):
+            raise NotFoundError(_UPSTREAM_PATH_IDS[name], value)
         return value
 
     async def body(self) -> dict[str, Any]:
@@ -70,17 +75,18 @@ class Call:
             values.setdefault(name, []).append(value)
         return values
 
-    def list_query(self, extra: Iterable[str] = ()) -> tuple[ListQuery, dict[str, list[str]]]:
+    def list_query(self, extra: Iterable[str] = (), *, default_limit: int = 20,
+                   max_limit: int = 100) -> tuple[ListQuery, dict[str, list[str]]]:
         """The pagination parameters (§1.5) and any ``extra`` ones."""
         values = self.query(_LIST_PARAMS | set(extra))
-        limit_text = values.get("limit", ["20"])[-1]
+        limit_text = values.get("limit", [str(default_limit)])[-1]
         try:
             limit = int(limit_text)
         except ValueError:
             limit = 0
-        if not 1 <= limit <= 100:
+        if not 1 <= limit <= max_limit:
             raise InvalidRequestError(
-                f"Invalid 'limit': expected an integer between 1 and 100, got '{limit_text}'.",
+                f"Invalid 'limit': expected an integer between 1 and {max_limit}, got '{limit_text}'.",
                 param="limit", code="integer_out_of_range",
             )
         order = values.get("order", ["desc"])[-1]

@@ -11,30 +11,36 @@ from core.domain.pagination import ListQuery, Page
 from core.ports.clock import Clock
 
 from ._objects import merge_metadata, new_message
-from ._repository import Repository, thread_partition
+from ._repository import Body, Repository, thread_partition
 from ._retry import retry_on_conflict
 from ._run_lifecycle import RunLifecycle
+from ._tool_files import ToolFiles, with_search_store
 
 __all__ = ["MessageService"]
 
 
 class MessageService:
-    def __init__(self, repository: Repository, clock: Clock, lifecycle: RunLifecycle) -> None:
+    def __init__(self, repository: Repository, clock: Clock, lifecycle: RunLifecycle, tool_files: ToolFiles) -> None:
         self._repository = repository
         self._clock = clock
         self._lifecycle = lifecycle
+        self._tool_files = tool_files
 
     async def _thread(self, tenant_id: str, thread_id: str) -> Thread:
         return await self._repository.load(Thread, thread_partition(thread_id), thread_id, tenant_id)
 
     async def create(self, tenant_id: str, thread_id: str, fields: Mapping[str, Any]) -> Message:
-        """Append a message; refused while a run is active on the thread (that run would not see it)."""
+        """Append a message; refused while a run is active on the thread (that run would not see it). Files it
+        attaches for ``file_search`` go into the thread's vector store first."""
+        await self._tool_files.check(tenant_id, messages=[fields])
+        thread = await self._thread(tenant_id, thread_id)
+        await self._refuse_if_busy(thread)
+        store_id = await self._tool_files.index_attachments(tenant_id, thread, [fields])
 
         async def attempt() -> Message:
             thread = await self._thread(tenant_id, thread_id)
-            run = await self._lifecycle.blocking_run(thread)
-            if run is not None:
-                raise InvalidRequestError(f"Can't add messages to {thread_id} while a run {run.id} is active.")
+            await self._refuse_if_busy(thread)
+            thread.tool_resources = with_search_store(thread.tool_resources, store_id)
             message = new_message(tenant_id, thread_id, self._clock.now(), fields)
             # Rewriting the thread unchanged makes the insert conditional on no run having started meanwhile.
             await self._repository.save(thread_partition(thread_id), create=[message], replace=[thread])
@@ -42,9 +48,21 @@ class MessageService:
 
         return await retry_on_conflict(attempt)
 
+    async def _refuse_if_busy(self, thread: Thread) -> None:
+        run = await self._lifecycle.blocking_run(thread)
+        if run is not None:
+            raise InvalidRequestError(f"Can't add messages to {thread.id} while a run {run.id} is active.")
+
     async def retrieve(self, tenant_id: str, thread_id: str, message_id: str) -> Message:
-        await self._thread(tenant_id, thread_id)
-        return await self._repository.load(Message, thread_partition(thread_id), message_id, tenant_id)
+        _, message = await self._repository.load_many(thread_partition(thread_id), tenant_id, (Thread, thread_id),
+                                                      (Message, message_id))  # one read (404: thread, then message)
+        return message  # type: ignore[no-any-return]
+
+    async def retrieve_stored(self, tenant_id: str, thread_id: str, message_id: str) -> Body:
+        """:meth:`retrieve`, as the stored document (for presenting: no model is built)."""
+        _, message = await self._repository.load_documents(thread_partition(thread_id), tenant_id,
+                                                           (Thread, thread_id), (Message, message_id))
+        return message.body
 
     async def update(self, tenant_id: str, thread_id: str, message_id: str, metadata: dict[str, str] | None) -> Message:
         async def attempt() -> Message:
@@ -63,3 +81,11 @@ class MessageService:
         await self._thread(tenant_id, thread_id)
         index = f"messages:{run_id}" if run_id else "messages"
         return await self._repository.page(Message, thread_partition(thread_id), index, query)
+
+    async def list_stored(self, tenant_id: str, thread_id: str, query: ListQuery,
+                          run_id: str | None = None) -> Page[Body]:
+        """:meth:`list`, as stored documents; the thread check and the page are one read where the store can."""
+        index = f"messages:{run_id}" if run_id else "messages"
+        _, page = await self._repository.page_documents(thread_partition(thread_id), tenant_id, [(Thread, thread_id)],
+                                                        index, query)
+        return page

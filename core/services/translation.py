@@ -136,17 +136,29 @@ def history_items(history: Iterable[Message | RunStep]) -> list[JSON]:
     return items
 
 
+def _with_attached_files(resources: JSON, history: list[Message | RunStep]) -> JSON:
+    """The run's resources plus the files thread messages attach for code_interpreter (§4.3)."""
+    attached = [attachment["file_id"] for entry in history if isinstance(entry, Message)
+                for attachment in entry.attachments
+                if any(tool.get("type") == "code_interpreter" for tool in attachment.get("tools") or [])]
+    if not attached:
+        return resources
+    files = (resources.get("code_interpreter") or {}).get("file_ids") or []
+    return {**resources, "code_interpreter": {"file_ids": list(dict.fromkeys([*files, *attached]))}}
+
+
 def build_request(run: Run, history: Iterable[Message | RunStep], *, first_call: bool) -> JSON:
     """The Responses create body for the next call of ``run`` (§4.2)."""
+    entries = list(history)
     request: JSON = {
         "model": run.model,
         "instructions": run.instructions,
-        "input": history_items(history) + list(run.output_items),
+        "input": history_items(entries) + list(run.output_items),
         "parallel_tool_calls": run.parallel_tool_calls,
         "store": False,
         "metadata": {"assistant_id": run.assistant_id, "thread_id": run.thread_id, "run_id": run.id},
     }
-    tools = responses_tools(run.tools, run.tool_resources)
+    tools = responses_tools(run.tools, _with_attached_files(run.tool_resources, entries))
     if tools:
         request["tools"] = tools
         request["tool_choice"] = responses_tool_choice(run.tool_choice, first_call)

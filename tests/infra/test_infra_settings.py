@@ -49,6 +49,7 @@ BICEP_HOST_SETTINGS = {
     "APPLICATIONINSIGHTS_CONNECTION_STRING",
     "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
     "PYTHON_ENABLE_INIT_INDEXING",
+    "FUNCTIONS_REQUEST_BODY_SIZE_LIMIT",
 }
 
 # Settings whose values are secrets: in Azure they are Key Vault references, never literals.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, field_validator
+from pydantic import AfterValidator, Field
 
 from ._base import Strict
 
@@ -81,19 +81,17 @@ class CodeInterpreterResources(Strict):
     file_ids: list[str] | None = Field(default=None, max_length=20)
 
 
+class VectorStoreHelper(Strict):
+    """A vector store to create with the assistant or thread (``tool_resources.file_search.vector_stores``)."""
+
+    file_ids: list[str] | None = Field(default=None, max_length=10_000)
+    chunking_strategy: dict[str, Any] | None = None
+    metadata: Metadata | None = None
+
+
 class FileSearchResources(Strict):
     vector_store_ids: list[str] | None = Field(default=None, max_length=1)
-    vector_stores: list[dict[str, Any]] | None = None
-
-    @field_validator("vector_stores")
-    @classmethod
-    def _no_vector_store_helper(cls, value: list[dict[str, Any]] | None) -> None:
-        if value:
-            raise ValueError(
-                "creating vector stores inline is not supported by this service; create the vector store with the "
-                "Vector Stores API and pass its id in vector_store_ids"
-            )
-        return None
+    vector_stores: list[VectorStoreHelper] | None = Field(default=None, max_length=1)
 
 
 class ToolResources(Strict):
@@ -107,6 +105,9 @@ class ToolResources(Strict):
             stored["code_interpreter"] = {"file_ids": self.code_interpreter.file_ids or []}
         if self.file_search is not None:
             stored["file_search"] = {"vector_store_ids": self.file_search.vector_store_ids or []}
+            if self.file_search.vector_stores:  # created by the service, which keeps only their ids
+                stored["file_search"]["vector_stores"] = [
+                    helper.model_dump(exclude_none=True) for helper in self.file_search.vector_stores]
         return stored
 
 
