@@ -28,6 +28,9 @@ __all__ = ["ToolFiles", "refuse_vector_store_helper", "search_attachments",
 _log = get_logger("runs")
 INGESTION_WAIT_SECONDS = 60.0  # a run searches what is ingested by then
 _MAX_VECTOR_STORES = 1  # per assistant or thread, as in the Assistants API
+# Stores made by a thread's helpers expire 7 days after last use, as in the Assistants API (a run on a thread whose
+# store expired fails there too; attach a new store to go on).
+THREAD_STORE_EXPIRY: JSON = {"anchor": "last_active_at", "days": 7}
 
 
 def _references(resources: Mapping[str, Any] | None, where: str) -> list[Reference]:
@@ -97,8 +100,10 @@ class ToolFiles:
         await self._ownership.check_references(
             tenant_id, _references(resources, where) + _message_references(messages, messages_at))
 
-    async def stored(self, tenant_id: str, resources: Mapping[str, Any] | None) -> JSON | None:
-        """``tool_resources`` as stored: a ``vector_stores`` helper becomes a new store's id."""
+    async def stored(self, tenant_id: str, resources: Mapping[str, Any] | None, *,
+                     for_thread: bool = False) -> JSON | None:
+        """``tool_resources`` as stored: a ``vector_stores`` helper becomes a new store's id (expiring after a week
+        of disuse ``for_thread``)."""
         if resources is None:
             return None
         search = dict(resources.get("file_search") or {})
@@ -107,8 +112,10 @@ class ToolFiles:
             return dict(resources)
         ids = list(search.get("vector_store_ids") or [])
         for helper in helpers:
-            ids.append(await self._new_store(tenant_id, {key: value for key, value in helper.items()
-                                                         if value is not None}))
+            fields = {key: value for key, value in helper.items() if value is not None}
+            if for_thread:
+                fields["expires_after"] = THREAD_STORE_EXPIRY
+            ids.append(await self._new_store(tenant_id, fields))
         return {**resources, "file_search": {**search, "vector_store_ids": ids}}
 
     async def index_attachments(self, tenant_id: str, thread: Thread,
@@ -123,7 +130,8 @@ class ToolFiles:
             await self._upstream.call("POST", f"vector_stores/{store_ids[0]}/file_batches",
                                       body={"file_ids": file_ids})
             return str(store_ids[0])
-        return await self._new_store(tenant_id, {"name": f"{thread.id} files", "file_ids": file_ids})
+        return await self._new_store(tenant_id, {"name": f"{thread.id} files", "file_ids": file_ids,
+                                                 "expires_after": THREAD_STORE_EXPIRY})
 
     async def _new_store(self, tenant_id: str, fields: JSON) -> str:
         created = await self._upstream.call("POST", "vector_stores", body=fields)

@@ -33,7 +33,7 @@ class ThreadService:
         messages: Sequence[Mapping[str, Any]] = (),
     ) -> Thread:
         await self._tool_files.check(tenant_id, resources=tool_resources, messages=messages, messages_at="messages")
-        tool_resources = await self._tool_files.stored(tenant_id, tool_resources)
+        tool_resources = await self._tool_files.stored(tenant_id, tool_resources, for_thread=True)
         thread, initial = new_thread(tenant_id, self._clock.now(), metadata, tool_resources, messages)
         store_id = await self._tool_files.index_attachments(tenant_id, thread, messages)
         thread.tool_resources = with_search_store(thread.tool_resources, store_id)
