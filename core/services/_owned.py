@@ -35,12 +35,13 @@ class Ownership:
     def __init__(self, store: DocumentStore) -> None:
         self._store = store
 
-    async def find(self, tenant_id: str, kind: Kind, object_id: str) -> JSON | None:
-        """The owner document of ``object_id`` if ``tenant_id`` owns it as a ``kind``."""
+    async def find(self, tenant_id: str, kind: Kind | tuple[Kind, ...], object_id: str) -> JSON | None:
+        """The owner document of ``object_id`` if ``tenant_id`` owns it as a ``kind`` (or one of them)."""
         if not is_upstream_id(object_id):
             return None
+        kinds = kind if isinstance(kind, tuple) else (kind,)
         doc = await self._store.get(_partition(tenant_id), object_id)
-        if doc is None or doc.body.get(_DOC_TYPE) != kind or doc.body.get("tenant_id") != tenant_id:
+        if doc is None or doc.body.get(_DOC_TYPE) not in kinds or doc.body.get("tenant_id") != tenant_id:
             return None
         return doc.body
 

@@ -6,7 +6,6 @@ one, and ``files.content`` must serve it. They are read through the upstream's c
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 from core.domain.errors import NotFoundError, RelayedError
@@ -64,9 +63,7 @@ class FileService:
             raise
 
     async def _owner(self, tenant_id: str, file_id: str) -> JSON:
-        file, output = await asyncio.gather(self._ownership.find(tenant_id, "file", file_id),
-                                            self._ownership.find(tenant_id, "container_file", file_id))
-        owner = file or output
+        owner = await self._ownership.find(tenant_id, ("file", "container_file"), file_id)
         if owner is None:
             raise NotFoundError("file", file_id)
         return owner
