@@ -14,10 +14,12 @@ import contextlib
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
-from core.domain.errors import ConcurrencyError, InvalidRequestError, NotFoundError
+from core.domain.errors import ConcurrencyError, InvalidRequestError, NotFoundError, ServiceUnavailableError
 from core.domain.ids import is_upstream_id, new_id
 from core.domain.pagination import ListQuery, Page
+from core.logs import get_logger
 from core.ports.store import INDEXES_FIELD, Create, Delete, DocumentStore, Partition, Replace
+from core.ports.upstream_api import UpstreamApi
 
 __all__ = ["Kind", "Ownership", "Reference"]
 
@@ -25,6 +27,7 @@ Kind = Literal["file", "vector_store", "container_file"]
 Reference = tuple[Kind, str, str]  # (kind, upstream id, the request field that names it)
 JSON = dict[str, Any]
 
+_log = get_logger("files")
 _DOC_TYPE = "doc_type"
 _WORDING: dict[Kind, str] = {"file": "file", "vector_store": "vector store", "container_file": "file"}
 def _partition(tenant_id: str) -> Partition:
@@ -66,6 +69,8 @@ class Ownership:
 
     async def record(self, tenant_id: str, kind: Kind, obj: JSON, indexes: Sequence[str] = (), **extra: Any) -> None:
         """Record ``obj`` (the upstream's object) as the tenant's; listed under ``indexes`` with a snapshot of it."""
+        if not isinstance(obj.get("id"), str) or not is_upstream_id(obj["id"]):
+            raise ServiceUnavailableError("The model service answered with an unexpected object id.")
         owner: JSON = {"id": obj["id"], _DOC_TYPE: kind, "tenant_id": tenant_id, **extra}
         writes: list[Create] = []
         if indexes:
@@ -75,6 +80,19 @@ class Ownership:
                                   "object": obj, INDEXES_FIELD: list(indexes)}))
         with contextlib.suppress(ConcurrencyError):  # recorded already (a code interpreter file cited twice)
             await self._store.commit(_partition(tenant_id), [Create(owner), *writes])
+
+    async def adopt(self, tenant_id: str, kind: Kind, created: JSON, upstream: UpstreamApi, path: str,
+                    indexes: Sequence[str]) -> None:
+        """Record an object just created upstream; if that fails (the store is down), delete it upstream again, so
+        no object exists that nobody owns and nobody can delete."""
+        try:
+            await self.record(tenant_id, kind, created, indexes)
+        except BaseException:
+            try:
+                await upstream.call("DELETE", path)
+            except Exception:
+                _log.warning("an upstream object was left unowned", extra={"kind": kind, "id": created.get("id")})
+            raise
 
     async def refresh(self, tenant_id: str, owner: JSON, obj: JSON) -> None:
         """Replace the listed snapshot with the upstream's current object."""

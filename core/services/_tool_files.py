@@ -135,7 +135,8 @@ class ToolFiles:
 
     async def _new_store(self, tenant_id: str, fields: JSON) -> str:
         created = await self._upstream.call("POST", "vector_stores", body=fields)
-        await self._ownership.record(tenant_id, "vector_store", created, indexes=["vector_stores"])
+        await self._ownership.adopt(tenant_id, "vector_store", created, self._upstream,
+                                    f"vector_stores/{created['id']}", ["vector_stores"])
         return str(created["id"])
 
     async def wait_ingested(self, request: Mapping[str, Any]) -> None:

@@ -26,7 +26,8 @@ class FileService:
         """Forward a multipart upload (``file`` and ``purpose``) and record the new file as the tenant's."""
         created = await self._upstream.upload("files", content_type, body, length)
         purpose = str(created.get("purpose") or "")
-        await self._ownership.record(tenant_id, "file", created, indexes=["files", f"files:{purpose}"])
+        await self._ownership.adopt(tenant_id, "file", created, self._upstream, f"files/{created['id']}",
+                                    ["files", f"files:{purpose}"])
         return created
 
     async def list(self, tenant_id: str, query: ListQuery, purpose: str | None = None) -> Page[JSON]:

@@ -31,7 +31,8 @@ class VectorStoreService:
         await self._ownership.check_references(
             tenant_id, [("file", file_id, "file_ids") for file_id in fields.get("file_ids") or []])
         created = await self._upstream.call("POST", "vector_stores", body=dict(fields))
-        await self._ownership.record(tenant_id, "vector_store", created, indexes=["vector_stores"])
+        await self._ownership.adopt(tenant_id, "vector_store", created, self._upstream,
+                                    f"vector_stores/{created['id']}", ["vector_stores"])
         return created
 
     async def list(self, tenant_id: str, query: ListQuery) -> Page[JSON]:
