@@ -19,6 +19,7 @@ from core.ports.clock import Clock, SystemClock
 from core.ports.responses import ResponsesGateway
 from core.ports.run_queue import RunQueue
 from core.ports.store import DocumentStore
+from core.ports.telemetry import Telemetry
 from core.services._cancel import CancelSignals
 from core.services._repository import Repository
 from core.services._run_lifecycle import RunLifecycle
@@ -116,17 +117,33 @@ def build_run_queue(settings: Settings, execute: Callable[[str, str, str], Await
     return InProcessRunQueue(execute)
 
 
+# db.system.name of each store adapter, for the store spans (OpenTelemetry's names where one exists).
+_DB_SYSTEMS = {"cosmos": "azure.cosmosdb", "redis": "redis", "memory": "memory"}
+
+
+def _build_telemetry() -> Telemetry | None:
+    """Traces and metrics to Azure Monitor when APPLICATIONINSIGHTS_CONNECTION_STRING is set (in Azure); else
+    ``None``, with nothing of OpenTelemetry imported."""
+    from core.adapters.telemetry.azure_monitor import from_environment
+
+    return from_environment()
+
+
 def build(
     settings: Settings,
     store: DocumentStore | None = None,
     clock: Clock | None = None,
     gateway: ResponsesGateway | None = None,
     entra: EntraValidator | None = None,
+    telemetry: Telemetry | None = None,
 ) -> Container:
     """The object graph; pass ``store``/``clock``/``gateway`` to replace the configured ones (tests)."""
     store = store if store is not None else build_store(settings)
     clock = clock or SystemClock()
     gateway = gateway if gateway is not None else build_gateway(settings)
+    if telemetry is not None:  # traced ports only when telemetry is on: locally, calls go straight through
+        store = telemetry.traced_store(store, _DB_SYSTEMS[settings.database_provider])
+        gateway = telemetry.traced_gateway(gateway, "azure.ai.openai" if settings.azure_openai_endpoint else "openai")
     repository = Repository(store)
     signals = CancelSignals()
 
@@ -140,6 +157,8 @@ def build(
     lifecycle = RunLifecycle(repository, clock, run_queue, lease_seconds=lease, max_attempts=settings.run_max_attempts)
     executor = RunExecutor(repository, lifecycle, gateway, clock, signals, beat_seconds=min(1.0, lease / 3),
                            idle_timeout_seconds=settings.upstream_idle_timeout_seconds)
+    if telemetry is not None:
+        executor.telemetry = telemetry  # one span and duration per run execution
     return Container(
         settings=settings,
         store=store,
@@ -173,7 +192,7 @@ def get_container() -> Container:
                     _log.error("configuration problem", extra={"problem": problem})
                 if not settings.api_keys and settings.entra is None:
                     _log.error("API_KEYS is empty and ENTRA_TENANT_ID unset: every request will be refused with 401")
-                _container = build(settings)
+                _container = build(settings, telemetry=_build_telemetry())
                 _warm_up_openai()
                 _log.info("container ready", extra={"store": settings.database_provider})
     return _container

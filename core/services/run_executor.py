@@ -27,6 +27,7 @@ from core.domain.models import JSON, Message, Run, RunStep, _Stored
 from core.logs import get_logger
 from core.ports.clock import Clock
 from core.ports.responses import ResponsesGateway
+from core.ports.telemetry import NO_TELEMETRY, RunTelemetry, observed_execution
 
 from ._cancel import CancelSignals
 from ._history import history_request
@@ -76,6 +77,8 @@ class _Execution:
 
 
 class RunExecutor:
+    telemetry: RunTelemetry = NO_TELEMETRY  # observes each execute() call; the composition root sets it
+
     def __init__(self, repository: Repository, lifecycle: RunLifecycle, gateway: ResponsesGateway, clock: Clock,
                  signals: CancelSignals, *, beat_seconds: float = 1.0, idle_timeout_seconds: float = 120.0) -> None:
         self._repository = repository
@@ -87,6 +90,7 @@ class RunExecutor:
         self._idle = idle_timeout_seconds
         self._stragglers: set[asyncio.Future[Any]] = set()  # stopped tasks still finishing a store call
 
+    @observed_execution
     async def execute(self, tenant_id: str, thread_id: str, run_id: str, emit: Emit = discard) -> Run | None:
         """Take a queued (or lapsed) run through one Responses call to its next resting status; ``None`` if it was
         not this executor's to run, or its lease was lost to a store outage (take-over finishes it)."""

@@ -98,7 +98,8 @@ var hostSettings = {
   AzureWebJobsStorage__accountName: storageAccountName
   AzureWebJobsStorage__credential: 'managedidentity'
   AzureWebJobsStorage__clientId: identityClientId
-  // Telemetry with Entra auth (local auth is disabled on the Application Insights resource).
+  // Telemetry with Entra auth (local auth is disabled on the Application Insights resource), exported as OpenTelemetry
+  // by the host (host.json telemetryMode) and by the app's run traces and metrics (core/adapters/telemetry).
   APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsightsConnectionString
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
   // Required by HTTP streams (azurefunctions-extensions-http-fastapi) on Python 3.11/3.12.
