@@ -73,11 +73,11 @@ param modelProvider string = 'azureopenai'
 @description('Region of the Azure OpenAI account (model availability differs by region). Empty: location.')
 param openAiLocation string = ''
 
-@description('Azure OpenAI model to deploy.')
-param openAiModelName string = 'gpt-4o-mini'
+@description('Azure OpenAI model to deploy (one that serves the Responses API in the chosen region).')
+param openAiModelName string = 'gpt-4.1-mini'
 
 @description('Azure OpenAI model version.')
-param openAiModelVersion string = '2024-07-18'
+param openAiModelVersion string = '2025-04-14'
 
 @description('Azure OpenAI deployment name; clients send it as `model`. Defaults to the model name.')
 param openAiDeploymentName string = openAiModelName

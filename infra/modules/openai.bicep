@@ -1,15 +1,15 @@
 // Azure OpenAI account with one model deployment, key-less: local auth is disabled and the app's managed identity gets
 // "Cognitive Services OpenAI User" on this account only. Clients pass the deployment name as `model`, so by default the
-// deployment is named after the model (e.g. gpt-4o-mini).
+// deployment is named after the model (e.g. gpt-4.1-mini).
 
 param name string
 param location string
 param tags object = {}
 
 @description('Model deployment name (what clients send as `model`).')
-param deploymentName string = 'gpt-4o-mini'
-param modelName string = 'gpt-4o-mini'
-param modelVersion string = '2024-07-18'
+param deploymentName string = 'gpt-4.1-mini'
+param modelName string = 'gpt-4.1-mini'
+param modelVersion string = '2025-04-14'
 
 @description('Deployment SKU, e.g. GlobalStandard or Standard.')
 param deploymentSku string = 'GlobalStandard'
