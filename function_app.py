@@ -17,5 +17,8 @@ for blueprint in (
     blueprints.runs,
     blueprints.steps,
     blueprints.jobs,
+    blueprints.files,
+    blueprints.vector_stores,
+    blueprints.models,
 ):
     app.register_functions(blueprint)

@@ -20,18 +20,25 @@ from core.ports.responses import ResponsesGateway
 from core.ports.run_queue import RunQueue
 from core.ports.store import DocumentStore
 from core.ports.telemetry import Telemetry
+from core.ports.upstream_api import UpstreamApi
 from core.services._cancel import CancelSignals
+from core.services._model_catalog import ModelCatalog
+from core.services._owned import Ownership
 from core.services._repository import Repository
 from core.services._run_lifecycle import RunLifecycle
+from core.services._tool_files import ToolFiles
 from core.services.assistants import AssistantService
+from core.services.files import FileService
 from core.services.messages import MessageService
 from core.services.run_control import RunControl
 from core.services.run_executor import RunExecutor
 from core.services.runs import RunService
 from core.services.steps import StepService
 from core.services.threads import ThreadService
+from core.services.vector_stores import VectorStoreService
 
-__all__ = ["Container", "build", "build_gateway", "build_store", "get_container", "override", "reset", "shutdown"]
+__all__ = ["Container", "build", "build_gateway", "build_store", "build_upstream_api", "get_container", "override",
+           "reset", "shutdown"]
 
 _log = get_logger("bootstrap")
 
@@ -52,12 +59,17 @@ class Container:
     run_queue: RunQueue
     gateway: ResponsesGateway
     lifecycle: RunLifecycle
+    files: FileService
+    vector_stores: VectorStoreService
+    models: ModelCatalog
+    upstream: UpstreamApi
     entra: EntraValidator | None = None  # Entra ID access tokens, when ENTRA_TENANT_ID is set
 
     async def aclose(self) -> None:
         """Let background runs finish, then close connections (host shutdown, tests)."""
         await self.run_queue.close()
         await self.gateway.close()
+        await self.upstream.close()
         await self.store.close()
         if self.entra is not None:
             await self.entra.aclose()
@@ -84,6 +96,12 @@ def build_gateway(settings: Settings) -> ResponsesGateway:
     from core.adapters.openai.gateway import OpenAIResponsesGateway
 
     return OpenAIResponsesGateway(settings)
+
+
+def build_upstream_api(settings: Settings) -> UpstreamApi:
+    from core.adapters.openai.upstream_api import HttpUpstreamApi
+
+    return HttpUpstreamApi(settings)
 
 
 def build_entra(settings: Settings) -> EntraValidator | None:
@@ -135,6 +153,7 @@ def build(
     clock: Clock | None = None,
     gateway: ResponsesGateway | None = None,
     entra: EntraValidator | None = None,
+    upstream: UpstreamApi | None = None,
     telemetry: Telemetry | None = None,
 ) -> Container:
     """The object graph; pass ``store``/``clock``/``gateway`` to replace the configured ones (tests)."""
@@ -146,6 +165,10 @@ def build(
         gateway = telemetry.traced_gateway(gateway, "azure.ai.openai" if settings.azure_openai_endpoint else "openai")
     repository = Repository(store)
     signals = CancelSignals()
+    upstream = upstream if upstream is not None else build_upstream_api(settings)
+    ownership = Ownership(store)
+    tool_files = ToolFiles(ownership, upstream)
+    models = ModelCatalog(upstream)
 
     # The queue executes with the executor, and the lifecycle re-queues lapsed runs through the queue: the closure
     # resolves `executor` when a job runs, after the graph is built.
@@ -156,22 +179,26 @@ def build(
     lease = settings.run_lease_seconds
     lifecycle = RunLifecycle(repository, clock, run_queue, lease_seconds=lease, max_attempts=settings.run_max_attempts)
     executor = RunExecutor(repository, lifecycle, gateway, clock, signals, beat_seconds=min(1.0, lease / 3),
-                           idle_timeout_seconds=settings.upstream_idle_timeout_seconds)
+                           idle_timeout_seconds=settings.upstream_idle_timeout_seconds, tool_files=tool_files)
     if telemetry is not None:
         executor.telemetry = telemetry  # one span and duration per run execution
     return Container(
         settings=settings,
         store=store,
-        assistants=AssistantService(repository, clock),
-        threads=ThreadService(repository, clock, lifecycle),
-        messages=MessageService(repository, clock, lifecycle),
-        runs=RunService(repository, clock, lifecycle),
+        assistants=AssistantService(repository, clock, models, tool_files),
+        threads=ThreadService(repository, clock, lifecycle, tool_files),
+        messages=MessageService(repository, clock, lifecycle, tool_files),
+        runs=RunService(repository, clock, lifecycle, models, tool_files),
         run_control=RunControl(repository, clock, lifecycle, signals),
         executor=executor,
         steps=StepService(repository, lifecycle),
         run_queue=run_queue,
         gateway=gateway,
         lifecycle=lifecycle,
+        files=FileService(ownership, upstream),
+        vector_stores=VectorStoreService(ownership, upstream),
+        models=models,
+        upstream=upstream,
         entra=entra if entra is not None else build_entra(settings),
     )
 

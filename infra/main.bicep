@@ -133,6 +133,10 @@ param upstreamIdleTimeoutSeconds int = 120
 @description('MAX_REQUEST_BYTES: largest request body accepted (413 beyond it).')
 param maxRequestBytes int = 16777216
 
+@minValue(1024)
+@description('MAX_UPLOAD_BYTES: largest file upload accepted (413 beyond it); the host\'s body limit is raised to match.')
+param maxUploadBytes int = 536870912
+
 @description('UPSTREAM_OMIT_FIELDS: Responses request fields never sent upstream (comma-separated).')
 param upstreamOmitFields string = ''
 
@@ -332,6 +336,7 @@ module functionApp 'modules/functionapp.bicep' = {
     upstreamIdleTimeoutSeconds: upstreamIdleTimeoutSeconds
     upstreamOmitFields: upstreamOmitFields
     maxRequestBytes: maxRequestBytes
+    maxUploadBytes: maxUploadBytes
     runLeaseSeconds: runLeaseSeconds
     runMaxAttempts: runMaxAttempts
     redisMaxConnections: redisMaxConnections

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from core.domain.models import Assistant, Message, Run, RunStep, Thread, _Stored
 from core.domain.pagination import Page
 
-__all__ = ["deleted", "present", "present_page"]
+__all__ = ["deleted", "present", "present_objects", "present_page"]
 
 T = TypeVar("T", bound=_Stored)
 
@@ -51,6 +51,13 @@ def present_page(page: Page[T], shown: Callable[[T], dict[str, Any]] = present) 
         "last_id": data[-1]["id"] if data else None,
         "has_more": page.has_more,
     }
+
+
+def present_objects(page: Page[dict[str, Any]]) -> dict[str, Any]:
+    """A page of upstream objects (files, vector stores), shown as the upstream shows them."""
+    data = page.data
+    return {"object": "list", "data": data, "first_id": data[0]["id"] if data else None,
+            "last_id": data[-1]["id"] if data else None, "has_more": page.has_more}
 
 
 def deleted(object_id: str, kind: str) -> dict[str, Any]:

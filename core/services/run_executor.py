@@ -34,6 +34,7 @@ from ._history import history_request
 from ._repository import Repository, thread_partition
 from ._run_lifecycle import RunLifecycle
 from ._run_state import move
+from ._tool_files import ToolFiles
 from ._turn import Emit, Event, Store, Turn
 from .translation import run_error_code, step_error_code, usage_of
 
@@ -80,7 +81,8 @@ class RunExecutor:
     telemetry: RunTelemetry = NO_TELEMETRY  # observes each execute() call; the composition root sets it
 
     def __init__(self, repository: Repository, lifecycle: RunLifecycle, gateway: ResponsesGateway, clock: Clock,
-                 signals: CancelSignals, *, beat_seconds: float = 1.0, idle_timeout_seconds: float = 120.0) -> None:
+                 signals: CancelSignals, *, beat_seconds: float = 1.0, idle_timeout_seconds: float = 120.0,
+                 tool_files: ToolFiles | None = None) -> None:
         self._repository = repository
         self._lifecycle = lifecycle
         self._gateway = gateway
@@ -88,6 +90,7 @@ class RunExecutor:
         self._signals = signals
         self._beat = beat_seconds
         self._idle = idle_timeout_seconds
+        self._tool_files = tool_files
         self._stragglers: set[asyncio.Future[Any]] = set()  # stopped tasks still finishing a store call
 
     @observed_execution
@@ -161,7 +164,11 @@ class RunExecutor:
         return outcome, None
 
     async def _consume(self, execution: _Execution, turn: Turn, request: JSON, emit: Emit) -> None:
+        if self._tool_files is not None:
+            await self._tool_files.wait_ingested(request)
         async for event in self._events(request):
+            if self._tool_files is not None:
+                await self._tool_files.own_outputs(execution.run.tenant_id, event)
             for effect in turn.handle(event):
                 if isinstance(effect, Store):
                     await self._store(execution, effect.objects)

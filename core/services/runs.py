@@ -12,30 +12,29 @@ from typing import Any
 
 from core.domain.errors import InvalidRequestError
 from core.domain.ids import new_id
-from core.domain.models import JSON, Assistant, Message, Run, Thread
+from core.domain.models import JSON, Assistant, Run, Thread
 from core.domain.pagination import ListQuery, Page
 from core.ports.clock import Clock
 
+from ._model_catalog import ModelCatalog
 from ._objects import merge_metadata, new_message, new_thread
 from ._repository import Repository, assistants_of, thread_partition
 from ._retry import retry_on_conflict
 from ._run_lifecycle import RunLifecycle
 from ._run_state import RUN_EXPIRY_SECONDS
+from ._tool_files import ToolFiles, with_search_store
 
 __all__ = ["RunService"]
 
 
-def _merged_resources(*sources: JSON, attachments: Sequence[Message] = ()) -> JSON:
-    """Union of file_search vector stores and code_interpreter files over ``sources`` and message attachments."""
+def _merged_resources(*sources: JSON) -> JSON:
+    """Union of file_search vector stores and code_interpreter files over ``sources`` (the files messages attach
+    for code_interpreter join at each call: :func:`~.translation.build_request`)."""
     stores: list[str] = []
     files: list[str] = []
     for source in sources:
         stores += (source.get("file_search") or {}).get("vector_store_ids") or []
         files += (source.get("code_interpreter") or {}).get("file_ids") or []
-    for message in attachments:
-        for attachment in message.attachments:
-            if any(tool.get("type") == "code_interpreter" for tool in attachment.get("tools", [])):
-                files.append(attachment["file_id"])
     resources: JSON = {}
     if stores:
         resources["file_search"] = {"vector_store_ids": list(dict.fromkeys(stores))}
@@ -45,10 +44,13 @@ def _merged_resources(*sources: JSON, attachments: Sequence[Message] = ()) -> JS
 
 
 class RunService:
-    def __init__(self, repository: Repository, clock: Clock, lifecycle: RunLifecycle) -> None:
+    def __init__(self, repository: Repository, clock: Clock, lifecycle: RunLifecycle, models: ModelCatalog,
+                 tool_files: ToolFiles) -> None:
         self._repository = repository
         self._clock = clock
         self._lifecycle = lifecycle
+        self._models = models
+        self._tool_files = tool_files
 
     def _new_run(self, run_id: str, assistant: Assistant, thread: Thread, options: Mapping[str, Any],
                  resources: JSON) -> Run:
@@ -91,16 +93,21 @@ class RunService:
                      additional_messages: Sequence[Mapping[str, Any]] = ()) -> Run:
         """Store a queued run (and its additional messages), claiming the thread; 400 if it has an active run."""
         assistant = await self._assistant(tenant_id, options["assistant_id"])
+        await self._check(tenant_id, options, additional_messages, "additional_messages")
         run_id = new_id("run")
+        store_id: str | None = None
+        if additional_messages:
+            thread = await self._repository.load(Thread, thread_partition(thread_id), thread_id, tenant_id)
+            await self._refuse_if_busy(thread)
+            store_id = await self._tool_files.index_attachments(tenant_id, thread, additional_messages)
 
         async def attempt() -> Run:
             thread = await self._repository.load(Thread, thread_partition(thread_id), thread_id, tenant_id)
-            active = await self._lifecycle.blocking_run(thread)
-            if active is not None:
-                raise InvalidRequestError(f"Thread {thread_id} already has an active run {active.id}.")
+            await self._refuse_if_busy(thread)
+            thread.tool_resources = with_search_store(thread.tool_resources, store_id)
             now = self._clock.now()
             extra = [new_message(tenant_id, thread_id, now, fields) for fields in additional_messages]
-            resources = _merged_resources(assistant.tool_resources, thread.tool_resources, attachments=extra)
+            resources = _merged_resources(assistant.tool_resources, thread.tool_resources)
             run = self._new_run(run_id, assistant, thread, options, resources)
             thread.active_run_id = run.id
             await self._repository.save(thread_partition(thread_id), create=[*extra, run], replace=[thread])
@@ -111,11 +118,19 @@ class RunService:
     async def create_thread_and_run(self, tenant_id: str, thread_spec: Mapping[str, Any],
                                     options: Mapping[str, Any]) -> tuple[Thread, Run]:
         assistant = await self._assistant(tenant_id, options["assistant_id"])
-        thread, messages = new_thread(tenant_id, self._clock.now(), thread_spec.get("metadata"),
-                                      thread_spec.get("tool_resources"), thread_spec.get("messages", ()))
-        base = options["tool_resources"] if options.get("tool_resources") is not None else assistant.tool_resources
+        await self._check(tenant_id, options, thread_spec.get("messages", ()), "thread.messages")
+        await self._tool_files.check(tenant_id, resources=thread_spec.get("tool_resources"),
+                                     where="thread.tool_resources")
+        await self._tool_files.check(tenant_id, resources=options.get("tool_resources"))
+        thread_resources = await self._tool_files.stored(tenant_id, thread_spec.get("tool_resources"), for_thread=True)
+        thread, messages = new_thread(tenant_id, self._clock.now(), thread_spec.get("metadata"), thread_resources,
+                                      thread_spec.get("messages", ()))
+        store_id = await self._tool_files.index_attachments(tenant_id, thread, thread_spec.get("messages", ()))
+        thread.tool_resources = with_search_store(thread.tool_resources, store_id)
+        requested = await self._tool_files.stored(tenant_id, options.get("tool_resources"))
+        base = requested if requested is not None else assistant.tool_resources
         run = self._new_run(new_id("run"), assistant, thread, options,
-                            _merged_resources(base, thread.tool_resources, attachments=messages))
+                            _merged_resources(base, thread.tool_resources))
         thread.active_run_id = run.id
 
         async def store() -> Run:
@@ -123,6 +138,17 @@ class RunService:
             return run
 
         return thread, await self._registered(tenant_id, thread.id, run.id, store)
+
+    async def _check(self, tenant_id: str, options: Mapping[str, Any], messages: Sequence[Mapping[str, Any]],
+                     messages_at: str) -> None:
+        if options.get("model"):
+            await self._models.check(options["model"])
+        await self._tool_files.check(tenant_id, messages=messages, messages_at=messages_at)
+
+    async def _refuse_if_busy(self, thread: Thread) -> None:
+        active = await self._lifecycle.blocking_run(thread)
+        if active is not None:
+            raise InvalidRequestError(f"Thread {thread.id} already has an active run {active.id}.")
 
     async def _registered(self, tenant_id: str, thread_id: str, run_id: str,
                           create: Callable[[], Awaitable[Run]]) -> Run:

@@ -80,6 +80,7 @@ param upstreamMaxRetries int = 2
 param upstreamIdleTimeoutSeconds int = 120
 param upstreamOmitFields string = ''
 param maxRequestBytes int = 16777216
+param maxUploadBytes int = 536870912
 param runLeaseSeconds int = 30
 param runMaxAttempts int = 3
 param redisMaxConnections int = 64
@@ -104,6 +105,9 @@ var hostSettings = {
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
   // Required by HTTP streams (azurefunctions-extensions-http-fastapi) on Python 3.11/3.12.
   PYTHON_ENABLE_INIT_INDEXING: '1'
+  // The host refuses bodies over 100 MB before the app sees them; uploads stream through, so lift it to the app's
+  // own limit plus room for the multipart framing.
+  FUNCTIONS_REQUEST_BODY_SIZE_LIMIT: string(maxUploadBytes + 1048576)
 }
 
 var commonSettings = {
@@ -115,6 +119,7 @@ var commonSettings = {
   UPSTREAM_IDLE_TIMEOUT_SECONDS: string(upstreamIdleTimeoutSeconds)
   UPSTREAM_OMIT_FIELDS: upstreamOmitFields
   MAX_REQUEST_BYTES: string(maxRequestBytes)
+  MAX_UPLOAD_BYTES: string(maxUploadBytes)
   RUN_LEASE_SECONDS: string(runLeaseSeconds)
   RUN_MAX_ATTEMPTS: string(runMaxAttempts)
   REDIS_MAX_CONNECTIONS: string(redisMaxConnections)
