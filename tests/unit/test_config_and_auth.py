@@ -116,3 +116,16 @@ def test_every_unresolved_secret_reference_is_reported_and_never_used(name: str)
     assert [problem for problem in settings.problems if problem.startswith(name)]
     with pytest.raises(ValueError, match="REDIS_URL"):
         Settings.from_env({"DATABASE_PROVIDER": "redis", "REDIS_URL": reference})
+
+
+def test_a_line_made_json_for_the_worker_is_not_wrapped_again_by_the_local_formatter() -> None:
+    import json
+    import logging
+
+    from core.logs import JsonFormatter, _AsJsonLine
+
+    record = logging.LogRecord("assistants.runs", logging.INFO, __file__, 1, "run done", (), None)
+    record.run_id = "run_1"
+    _AsJsonLine().filter(record)
+    line = json.loads(JsonFormatter().format(record))
+    assert line["message"] == "run done" and line["run_id"] == "run_1"
