@@ -101,7 +101,10 @@ def test_under_the_functions_worker_logs_go_through_its_root_handler_as_json_lin
         logs.get_logger("runs").warning("upstream call failed", extra={"run_id": "run_1", "status": 500})
     finally:
         logging.getLogger().removeHandler(handler)
-        logging.getLogger("assistants.runs").filters.clear()
+        for name in [*logging.Logger.manager.loggerDict, "assistants"]:  # leave no logger filtered for other tests
+            if name.startswith("assistants"):
+                named = logging.getLogger(name)
+                named.filters = [kept for kept in named.filters if not isinstance(kept, logs._AsJsonLine)]
     [record] = captured
     line = json.loads(record.getMessage())
     assert line["message"] == "upstream call failed" and line["run_id"] == "run_1" and line["level"] == "WARNING"
