@@ -117,14 +117,14 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.contextmanager
-def _server(module: str, env: dict[str, str], wait: bool = True) -> Iterator[Server]:
+def _server(module: str, env: dict[str, str], wait: bool = True, args: tuple[str, ...] = ()) -> Iterator[Server]:
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="bench-") as workdir:
         log = Path(workdir) / "server.log"
         with log.open("wb") as sink:
             started_at = time.perf_counter()
             process = subprocess.Popen(
-                [sys.executable, "-m", module, "--host", "127.0.0.1", "--port", str(port)],
+                [sys.executable, "-m", module, *args, "--host", "127.0.0.1", "--port", str(port)],
                 cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT,
             )
         server = Server(process, port, log, started_at)

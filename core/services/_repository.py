@@ -7,7 +7,7 @@ isolation is enforced in one place.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast, runtime_checkable
 
 from core.domain.errors import InvalidRequestError, NotFoundError
 from core.domain.ids import is_well_formed
@@ -15,9 +15,10 @@ from core.domain.models import Assistant, Message, Run, RunStep, Thread, _Stored
 from core.domain.pagination import ListQuery, Page
 from core.ports.store import INDEXES_FIELD, Create, Delete, Document, DocumentStore, Partition, Replace, Write
 
-__all__ = ["Repository", "assistants_of", "thread_partition"]
+__all__ = ["Body", "FusedReads", "Repository", "as_model", "assistants_of", "thread_partition"]
 
 M = TypeVar("M", bound=_Stored)
+Body = dict[str, Any]  # a stored document's body, as the store returned it
 # The document's kind. Not "type": run steps have a `type` field of their own (message_creation | tool_calls).
 DOC_TYPE_FIELD = "doc_type"
 
@@ -70,20 +71,123 @@ def _typed(model: type[M], doc: Document) -> M:
     return cast(M, obj)
 
 
+def as_model(model: type[M], doc: Document) -> M:
+    """A document read by :meth:`Repository.load_documents` as its model, at the version it was read."""
+    return _typed(model, doc)
+
+
+@runtime_checkable
+class FusedReads(Protocol):
+    """What a store may offer beyond the port: several point reads, with or without a scan, in one round trip (Redis:
+    one ``HMGET`` or one script). Reads are then one snapshot. Stores without it are read with ``get`` and ``scan``."""
+
+    async def get_many(self, partition: Partition, doc_ids: Sequence[str]) -> list[Document | None]: ...
+
+    async def get_and_scan(self, partition: Partition, doc_ids: Sequence[str], index: str,
+                           query: ListQuery) -> tuple[list[Document | None], Page[Document]]: ...
+
+
+def _fused(store: DocumentStore) -> FusedReads | None:
+    # Not isinstance(): a runtime protocol check costs microseconds on every read.
+    return cast(FusedReads, store) if hasattr(store, "get_and_scan") else None
+
+
+def _kept(model: type[_Stored], doc: Document | None, tenant_id: str) -> Document | None:
+    """``doc`` if it is a ``model`` document of ``tenant_id``."""
+    if doc is None or doc.body.get(DOC_TYPE_FIELD) != _LABELS[model][0] or doc.body.get("tenant_id") != tenant_id:
+        return None
+    return doc
+
+
+def _check_cursors(index: str, query: ListQuery, docs: dict[str, Document | None], only: str | None = None) -> None:
+    """400 naming the cursor unless each cursor (or ``only`` that one) is a member of ``index`` (``docs``: the cursors
+    as read; a cursor absent from it is missing)."""
+    for param, cursor in (("after", query.after), ("before", query.before)):
+        if cursor is None or (only is not None and cursor != only):
+            continue
+        doc = docs.get(cursor)
+        if doc is None or index not in (doc.body.get(INDEXES_FIELD) or []):
+            shown = "".join(char for char in cursor[:64] if char.isprintable())
+            raise InvalidRequestError(f"Invalid '{param}': no such object '{shown}' in this list.", param=param)
+
+
 class Repository:
-    """The store, seen as typed objects."""
+    """The store, seen as typed objects (or, on the read paths that only present them, as stored bodies)."""
 
     def __init__(self, store: DocumentStore) -> None:
         self.store = store
+
+    async def _get_many(self, partition: Partition, doc_ids: Sequence[str]) -> list[Document | None]:
+        # Looked up on each call: tests replace a store's methods on the instance.
+        if not doc_ids:
+            return []
+        fused = _fused(self.store)
+        if fused is not None and len(doc_ids) > 1:
+            return await fused.get_many(partition, doc_ids)
+        return [await self.store.get(partition, doc_id) for doc_id in doc_ids]
+
+    def _well_formed(self, partition: Partition, wanted: Sequence[tuple[type[_Stored], str]]) -> int:
+        """How many of ``wanted`` (in order) could exist; the first that cannot is missing without a store read."""
+        if partition.container == "threads" and not is_well_formed(partition.key, "thread"):
+            return 0
+        for position, (model, object_id) in enumerate(wanted):
+            if not is_well_formed(object_id, _PREFIXES[model]):
+                return position
+        return len(wanted)
+
+    @staticmethod
+    def _owned(wanted: Sequence[tuple[type[_Stored], str]], found: Sequence[Document | None],
+               tenant_id: str) -> list[Document]:
+        """The documents of ``wanted``, or :class:`NotFoundError` for the first one missing (in order)."""
+        docs: list[Document] = []
+        for position, (model, object_id) in enumerate(wanted):
+            doc = _kept(model, found[position], tenant_id) if position < len(found) else None
+            if doc is None:
+                raise NotFoundError(_LABELS[model][1], object_id)
+            docs.append(doc)
+        return docs
+
+    async def load_documents(self, partition: Partition, tenant_id: str,
+                             *wanted: tuple[type[_Stored], str]) -> list[Document]:
+        """Several objects of one partition read together (one round trip where the store can), as stored documents;
+        :class:`NotFoundError` for the first one, in order, that is missing, of another type or of another tenant,
+        exactly as loading them one after another would answer."""
+        usable = self._well_formed(partition, wanted)
+        found = await self._get_many(partition, [object_id for _, object_id in wanted[:usable]])
+        return self._owned(wanted, found, tenant_id)
+
+    async def load_many(self, partition: Partition, tenant_id: str, *wanted: tuple[type[_Stored], str]) -> list[Any]:
+        """:meth:`load_documents` as typed objects (each of its ``wanted`` type)."""
+        docs = await self.load_documents(partition, tenant_id, *wanted)
+        return [_typed(model, doc) for (model, _), doc in zip(wanted, docs, strict=True)]
+
+    async def page_documents(self, partition: Partition, tenant_id: str, owners: Sequence[tuple[type[_Stored], str]],
+                             index: str, query: ListQuery) -> tuple[list[Document], Page[Body]]:
+        """The ``owners`` (as :meth:`load_documents`: 404 first), then one page of ``index`` as stored bodies (cursors
+        checked as :meth:`page` does). One round trip where the store can read and scan together."""
+        usable = self._well_formed(partition, owners)
+        owner_ids = [object_id for _, object_id in owners[:usable]]
+        cursors = [cursor for cursor in (query.after, query.before) if cursor is not None]
+        scanned: Page[Document]
+        fused = _fused(self.store)
+        if fused is not None and usable == len(owners) and all(map(is_well_formed, cursors)):
+            ids = owner_ids + cursors
+            found, scanned = await fused.get_and_scan(partition, ids, index, query)
+            docs = self._owned(owners, found, tenant_id)
+            _check_cursors(index, query, dict(zip(ids, found, strict=True)))
+        else:
+            docs = self._owned(owners, await self._get_many(partition, owner_ids), tenant_id)
+            _check_cursors(index, query, {cursor: await self.store.get(partition, cursor) if is_well_formed(cursor)
+                                          else None for cursor in cursors})
+            scanned = await self.store.scan(partition, index, query)
+        return docs, Page([doc.body for doc in scanned.data], scanned.has_more)
 
     async def find(self, model: type[M], partition: Partition, object_id: str, tenant_id: str) -> M | None:
         if not is_well_formed(object_id, _PREFIXES[model]) or (
                 partition.container == "threads" and not is_well_formed(partition.key, "thread")):
             return None  # no such id can exist: the store never sees it
-        doc = await self.store.get(partition, object_id)
-        if doc is None or doc.body.get(DOC_TYPE_FIELD) != _LABELS[model][0] or doc.body.get("tenant_id") != tenant_id:
-            return None
-        return _typed(model, doc)
+        doc = _kept(model, await self.store.get(partition, object_id), tenant_id)
+        return None if doc is None else _typed(model, doc)
 
     async def load(self, model: type[M], partition: Partition, object_id: str, tenant_id: str) -> M:
         """The object, or :class:`NotFoundError` when it is missing, of another type or of another tenant."""
@@ -94,13 +198,10 @@ class Repository:
 
     async def page(self, model: type[M], partition: Partition, index: str, query: ListQuery) -> Page[M]:
         """One page of an index; cursors must name members of that index (else 400 naming the cursor)."""
-        for param, cursor in (("after", query.after), ("before", query.before)):
-            if cursor is None:
-                continue
-            doc = await self.store.get(partition, cursor) if is_well_formed(cursor) else None
-            if doc is None or index not in (doc.body.get(INDEXES_FIELD) or []):
-                shown = "".join(char for char in cursor[:64] if char.isprintable())
-                raise InvalidRequestError(f"Invalid '{param}': no such object '{shown}' in this list.", param=param)
+        for cursor in (query.after, query.before):
+            if cursor is not None:
+                _check_cursors(index, query, {cursor: await self.store.get(partition, cursor)
+                                              if is_well_formed(cursor) else None}, only=cursor)
         found = await self.store.scan(partition, index, query)
         return Page([_typed(model, doc) for doc in found.data], found.has_more)
 

@@ -14,17 +14,27 @@ from core.domain.errors import InvalidRequestError
 from core.domain.ids import new_id
 from core.domain.models import JSON, Assistant, Run, Thread
 from core.domain.pagination import ListQuery, Page
+from core.domain.run_status import ACTIVE
 from core.ports.clock import Clock
 
 from ._model_catalog import ModelCatalog
 from ._objects import merge_metadata, new_message, new_thread
-from ._repository import Repository, assistants_of, thread_partition
+from ._repository import Body, Repository, assistants_of, thread_partition
 from ._retry import retry_on_conflict
-from ._run_lifecycle import RunLifecycle
+from ._run_lifecycle import RunLifecycle, lapsed, overdue
 from ._run_state import RUN_EXPIRY_SECONDS
 from ._tool_files import ToolFiles, with_search_store
 
-__all__ = ["RunService"]
+__all__ = ["RunService", "settled"]
+
+
+def settled(run: Body, now: int) -> bool:
+    """Whether reading the stored run leaves it as it is (:meth:`RunLifecycle.attend` would change nothing), so it
+    can be shown without loading it as a model. Only active runs are looked at more closely."""
+    if run.get("status") not in ACTIVE:
+        return True
+    model = Run.model_construct(**run)  # overdue() and lapsed() decide, so this cannot drift from attend()
+    return not (overdue(model, now) or lapsed(model, now))
 
 
 def _merged_resources(*sources: JSON) -> JSON:
@@ -161,12 +171,28 @@ class RunService:
             raise
 
     async def retrieve(self, tenant_id: str, thread_id: str, run_id: str) -> Run:
-        await self._repository.load(Thread, thread_partition(thread_id), thread_id, tenant_id)
-        return await self._lifecycle.load(tenant_id, thread_id, run_id)
+        _, run = await self._repository.load_many(thread_partition(thread_id), tenant_id, (Thread, thread_id),
+                                                  (Run, run_id))  # one read (404: thread, then run)
+        return await self._lifecycle.attend(run)
+
+    async def retrieve_stored(self, tenant_id: str, thread_id: str, run_id: str) -> Body:
+        """:meth:`retrieve`, as the stored document; a run that reading would change (expire, take over) goes through
+        :meth:`retrieve` and comes back as it was then stored."""
+        _, run = await self._repository.load_documents(thread_partition(thread_id), tenant_id, (Thread, thread_id),
+                                                       (Run, run_id))
+        if settled(run.body, self._clock.now()):
+            return run.body
+        return (await self.retrieve(tenant_id, thread_id, run_id)).model_dump(mode="json")
 
     async def list(self, tenant_id: str, thread_id: str, query: ListQuery) -> Page[Run]:
         await self._repository.load(Thread, thread_partition(thread_id), thread_id, tenant_id)
         return await self._repository.page(Run, thread_partition(thread_id), "runs", query)
+
+    async def list_stored(self, tenant_id: str, thread_id: str, query: ListQuery) -> Page[Body]:
+        """:meth:`list`, as stored documents (runs in a list are shown as stored, as :meth:`list` does)."""
+        _, page = await self._repository.page_documents(thread_partition(thread_id), tenant_id, [(Thread, thread_id)],
+                                                        "runs", query)
+        return page
 
     async def update(self, tenant_id: str, thread_id: str, run_id: str, metadata: dict[str, str] | None) -> Run:
         async def attempt() -> Run:

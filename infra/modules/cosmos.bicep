@@ -87,6 +87,32 @@ resource assistantsContainer 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases
         kind: 'Hash'
         version: 2
       }
+      indexingPolicy: {
+        // Only what the queries read: the partition key, id (ranges, ORDER BY) and the members of _indexes
+        // (ARRAY_CONTAINS). Bodies are not indexed, so writes of large runs and messages cost fewer RU.
+        // core/adapters/cosmos/store.py (indexing_policy) creates emulator containers with the same policy.
+        indexingMode: 'consistent'
+        automatic: true
+        includedPaths: [
+          {
+            path: '/tenant_id/?'
+          }
+          {
+            path: '/id/?'
+          }
+          {
+            path: '/_indexes/[]/?'
+          }
+        ]
+        excludedPaths: [
+          {
+            path: '/*'
+          }
+          {
+            path: '/"_etag"/?'
+          }
+        ]
+      }
     }
   }
 }
@@ -103,6 +129,32 @@ resource threadsContainer 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/co
         ]
         kind: 'Hash'
         version: 2
+      }
+      indexingPolicy: {
+        // Only what the queries read: the partition key, id (ranges, ORDER BY) and the members of _indexes
+        // (ARRAY_CONTAINS). Bodies are not indexed, so writes of large runs and messages cost fewer RU.
+        // core/adapters/cosmos/store.py (indexing_policy) creates emulator containers with the same policy.
+        indexingMode: 'consistent'
+        automatic: true
+        includedPaths: [
+          {
+            path: '/thread_id/?'
+          }
+          {
+            path: '/id/?'
+          }
+          {
+            path: '/_indexes/[]/?'
+          }
+        ]
+        excludedPaths: [
+          {
+            path: '/*'
+          }
+          {
+            path: '/"_etag"/?'
+          }
+        ]
       }
     }
   }

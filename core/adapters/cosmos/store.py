@@ -38,7 +38,7 @@ from core.ports.store import INDEXES_FIELD, Create, Delete, Document, Partition,
 
 from ._errors import CONFLICT_STATUSES, is_missing_document, status_of, translated
 
-__all__ = ["KEY_FIELDS", "MAX_BATCH_OPERATIONS", "CosmosStore"]
+__all__ = ["KEY_FIELDS", "MAX_BATCH_OPERATIONS", "CosmosStore", "indexing_policy"]
 
 #: container -> the document field its partition key path names.
 KEY_FIELDS: Final[dict[str, str]] = {"assistants": "tenant_id", "threads": "thread_id"}
@@ -47,6 +47,19 @@ MAX_BATCH_OPERATIONS: Final = 100
 _SYSTEM_FIELDS: Final = ("_rid", "_self", "_etag", "_attachments", "_ts", "_lsn")
 _IMPLICIT_KEY: Final = "_implicit_key"  # marks a partition-key field this adapter added to a body that lacked it
 _DROP_PASSES: Final = 8
+
+
+def indexing_policy(container: str) -> dict[str, Any]:
+    """Index only what the queries read (docs/cosmos.md, "Indexing"): the partition key, ``id`` (ranges and ORDER BY)
+    and the members of ``_indexes`` (``ARRAY_CONTAINS``). Bodies (content, instructions, tools, output items) are not
+    indexed, which makes writes of large documents cheaper. infra/modules/cosmos.bicep declares the same policy."""
+    paths = [f"/{KEY_FIELDS[container]}/?", "/id/?", f"/{INDEXES_FIELD}/[]/?"]
+    return {
+        "indexingMode": "consistent",
+        "automatic": True,
+        "includedPaths": [{"path": path} for path in paths],
+        "excludedPaths": [{"path": "/*"}, {"path": '/"_etag"/?'}],
+    }
 
 
 def _to_item(partition: Partition, body: dict[str, Any]) -> dict[str, Any]:
@@ -145,7 +158,8 @@ class CosmosStore:
             return {name: database.get_container_client(name) for name in KEY_FIELDS}
         database = await self._client.create_database_if_not_exists(self._database_id)
         return {
-            name: await database.create_container_if_not_exists(name, PartitionKey(path=f"/{field}"))
+            name: await database.create_container_if_not_exists(name, PartitionKey(path=f"/{field}"),
+                                                                indexing_policy=indexing_policy(name))
             for name, field in KEY_FIELDS.items()
         }
 

@@ -93,6 +93,30 @@ end
 return found
 """
 
+# KEYS: docs hash, index. ARGV: first bound, last bound, 'rev' or '', count, then ids to read. Returns {the ids'
+# values (false where absent), the scan as _SCAN returns it}: the point reads and the page of a list request in one
+# round trip, as one snapshot. The page is not read when an id is absent (the request is a 404 or a 400 then).
+_GET_AND_SCAN = """
+local values, ids, missing = {}, {}, false
+for i = 5, #ARGV do
+  values[i - 4] = redis.call('HGET', KEYS[1], ARGV[i])
+  missing = missing or not values[i - 4]
+end
+if not missing then
+  if ARGV[3] == 'rev' then
+    ids = redis.call('ZREVRANGEBYLEX', KEYS[2], ARGV[1], ARGV[2], 'LIMIT', 0, ARGV[4])
+  else
+    ids = redis.call('ZRANGEBYLEX', KEYS[2], ARGV[1], ARGV[2], 'LIMIT', 0, ARGV[4])
+  end
+end
+local found = {}
+for _, id in ipairs(ids) do
+  local value = redis.call('HGET', KEYS[1], id)
+  if value then found[#found + 1] = value end
+end
+return {values, found}
+"""
+
 # KEYS: docs hash, index-name set. ARGV: index key prefix. UNLINK frees long threads off the main thread.
 _DROP = """
 for _, name in ipairs(redis.call('SMEMBERS', KEYS[2])) do redis.call('UNLINK', ARGV[1] .. name) end
@@ -106,6 +130,14 @@ def _unavailable_as_503() -> Iterator[None]:
         yield
     except (RedisConnectionError, RedisTimeoutError) as exc:
         raise ServiceUnavailableError("The database is unavailable; retry the request.") from exc
+
+
+def _scan_args(query: ListQuery) -> list[str | int]:
+    """ARGV of _SCAN: the exclusive lexicographic bounds in scan order, the direction and how many to read."""
+    low, high = query.id_bounds()
+    first, last = ("-" if low is None else f"({low}"), ("+" if high is None else f"({high}")
+    bounds = [first, last, ""] if query.scan_ascending() else [last, first, "rev"]
+    return [*bounds, query.limit + 1]
 
 
 def _decode(value: str | bytes) -> Document:
@@ -123,6 +155,7 @@ class RedisStore:
         # register_script does no I/O: the scripts run by EVALSHA and are loaded on the first NOSCRIPT reply.
         self._commit = client.register_script(_COMMIT)
         self._scan = client.register_script(_SCAN)
+        self._get_and_scan = client.register_script(_GET_AND_SCAN)
         self._drop = client.register_script(_DROP)
 
     @classmethod
@@ -159,13 +192,27 @@ class RedisStore:
             value = await self._client.hget(docs, doc_id)
         return None if value is None else _decode(value)
 
+    async def get_many(self, partition: Partition, doc_ids: Sequence[str]) -> list[Document | None]:
+        """Several point reads in one round trip (``HMGET``); ``None`` where absent."""
+        docs, _, _ = self._keys(partition)
+        with _unavailable_as_503():
+            values = await self._client.hmget(docs, list(doc_ids))
+        return [None if value is None else _decode(value) for value in values]
+
+    async def get_and_scan(self, partition: Partition, doc_ids: Sequence[str], index: str,
+                           query: ListQuery) -> tuple[list[Document | None], Page[Document]]:
+        """``get`` of each of ``doc_ids`` and ``scan``, in one round trip. The page is empty when an id is absent."""
+        docs, _, index_prefix = self._keys(partition)
+        with _unavailable_as_503():
+            values, scanned = await self._get_and_scan(keys=[docs, index_prefix + index],
+                                                       args=[*_scan_args(query), *doc_ids])
+        found = [None if value is None else _decode(value) for value in values]  # Lua's false arrives as None
+        return found, page_from_scan([_decode(value) for value in scanned], query)
+
     async def scan(self, partition: Partition, index: str, query: ListQuery) -> Page[Document]:
         docs, _, index_prefix = self._keys(partition)
-        low, high = query.id_bounds()
-        first, last = ("-" if low is None else f"({low}"), ("+" if high is None else f"({high}")
-        bounds = [first, last, ""] if query.scan_ascending() else [last, first, "rev"]
         with _unavailable_as_503():
-            values = await self._scan(keys=[docs, index_prefix + index], args=[*bounds, query.limit + 1])
+            values = await self._scan(keys=[docs, index_prefix + index], args=_scan_args(query))
         return page_from_scan([_decode(value) for value in values], query)
 
     async def commit(self, partition: Partition, writes: Sequence[Write]) -> list[str]:

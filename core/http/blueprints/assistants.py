@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.domain.models import Assistant
 from core.http._endpoint import Call
 from core.http._routes import Routes
-from core.http.presenters import deleted, present, present_page
+from core.http.presenters import deleted, present, present_bodies, present_body
 from core.http.schemas import parse
 from core.http.schemas.assistants import AssistantCreate, AssistantUpdate
 
@@ -23,12 +24,13 @@ async def assistants_create(call: Call) -> dict[str, Any]:
 @routes("assistants", "GET")
 async def assistants_list(call: Call) -> dict[str, Any]:
     query, _ = call.list_query()
-    return present_page(await call.container.assistants.list(call.tenant_id, query))
+    return present_bodies(Assistant, await call.container.assistants.list_stored(call.tenant_id, query))
 
 
 @routes("assistants/{assistant_id}", "GET")
 async def assistants_retrieve(call: Call) -> dict[str, Any]:
-    return present(await call.container.assistants.retrieve(call.tenant_id, call.path("assistant_id")))
+    return present_body(Assistant, await call.container.assistants.retrieve_stored(call.tenant_id,
+                                                                                  call.path("assistant_id")))
 
 
 @routes("assistants/{assistant_id}", "POST")

@@ -6,9 +6,10 @@ from typing import Any
 
 from core.domain.errors import InvalidRequestError
 from core.domain.ids import is_well_formed
+from core.domain.models import Message
 from core.http._endpoint import Call
 from core.http._routes import Routes
-from core.http.presenters import deleted, present, present_page
+from core.http.presenters import deleted, present, present_bodies, present_body
 from core.http.schemas import parse
 from core.http.schemas.messages import MessageCreate, MessageUpdate
 
@@ -28,14 +29,15 @@ async def messages_list(call: Call) -> dict[str, Any]:
     run_id = values.get("run_id", [None])[-1] or None
     if run_id is not None and not is_well_formed(run_id, "run"):
         raise InvalidRequestError("Invalid 'run_id': expected a run id.", param="run_id", code="invalid_value")
-    page = await call.container.messages.list(call.tenant_id, call.path("thread_id"), query, run_id=run_id)
-    return present_page(page)
+    page = await call.container.messages.list_stored(call.tenant_id, call.path("thread_id"), query, run_id=run_id)
+    return present_bodies(Message, page)
 
 
 @routes("threads/{thread_id}/messages/{message_id}", "GET")
 async def messages_retrieve(call: Call) -> dict[str, Any]:
-    message = await call.container.messages.retrieve(call.tenant_id, call.path("thread_id"), call.path("message_id"))
-    return present(message)
+    message = await call.container.messages.retrieve_stored(call.tenant_id, call.path("thread_id"),
+                                                            call.path("message_id"))
+    return present_body(Message, message)
 
 
 @routes("threads/{thread_id}/messages/{message_id}", "POST")

@@ -11,7 +11,7 @@ from azurefunctions.extensions.http.fastapi import Response
 from core.domain.models import Run, Thread
 from core.http._endpoint import Call, FastJSONResponse
 from core.http._routes import Routes
-from core.http.presenters import present, present_page
+from core.http.presenters import present, present_bodies, present_body
 from core.http.schemas import parse
 from core.http.schemas.runs import RunCreate, RunUpdate, SubmitToolOutputs, ThreadAndRunCreate
 from core.http.sse import Emit, event_stream
@@ -82,14 +82,16 @@ async def threads_create_and_run(call: Call) -> Response:
 @routes("threads/{thread_id}/runs", "GET")
 async def runs_list(call: Call) -> dict[str, Any]:
     query, _ = call.list_query()
-    return present_page(await call.container.runs.list(call.tenant_id, call.path("thread_id"), query))
+    return present_bodies(Run, await call.container.runs.list_stored(call.tenant_id, call.path("thread_id"), query))
 
 
 @routes("threads/{thread_id}/runs/{run_id}", "GET")
 async def runs_retrieve(call: Call) -> Response:
     call.query()
-    run = await call.container.runs.retrieve(call.tenant_id, call.path("thread_id"), call.path("run_id"))
-    return _run_response(run)
+    run = await call.container.runs.retrieve_stored(call.tenant_id, call.path("thread_id"), call.path("run_id"))
+    age = time.time() - run["created_at"]  # poll_after_ms() on the stored body
+    interval = next((interval for limit, interval in POLL_AFTER_MS if age < limit), SLOWEST_POLL_MS)
+    return FastJSONResponse(present_body(Run, run), headers={"openai-poll-after-ms": str(interval)})
 
 
 @routes("threads/{thread_id}/runs/{run_id}", "POST")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.domain.models import Thread
 from core.http._endpoint import Call
 from core.http._routes import Routes
-from core.http.presenters import deleted, present
+from core.http.presenters import deleted, present, present_body
 from core.http.schemas import parse
 from core.http.schemas.threads import ThreadCreate, ThreadUpdate
 
@@ -28,7 +29,7 @@ async def threads_create(call: Call) -> dict[str, Any]:
 
 @routes("threads/{thread_id}", "GET")
 async def threads_retrieve(call: Call) -> dict[str, Any]:
-    return present(await call.container.threads.retrieve(call.tenant_id, call.path("thread_id")))
+    return present_body(Thread, await call.container.threads.retrieve_stored(call.tenant_id, call.path("thread_id")))
 
 
 @routes("threads/{thread_id}", "POST")
