@@ -56,7 +56,7 @@ async def _client_cpu(url: str, reads: int = 3000) -> float:
     return used / reads * 1e6
 
 
-def _client_figures(url: str, rounds: int = 3) -> dict[str, float]:
+def client_figures(url: str, rounds: int = 3) -> dict[str, float]:
     """Median CPU per read of a fresh client process of each kind, alternating."""
     samples: dict[str, list[float]] = {"hiredis": [], "python": []}
     for _ in range(rounds):
@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> None:
     with contextlib.ExitStack() as stack:
         upstream = stack.enter_context(Upstream())
         redis_url = stack.enter_context(redis_server())
-        client = _client_figures(redis_url)
+        client = client_figures(redis_url)
         print(f"[redis] one list read (thread + 20 messages, one script) costs the client {client['hiredis']:.0f} us "
               f"of CPU with hiredis vs {client['python']:.0f} us with the Python parser: "
               f"x{client['hiredis'] / client['python']:.2f} (median of 3 fresh processes each)")

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 KEY = "sk-bench-key"
 HEADERS = {"Authorization": f"Bearer {KEY}", "OpenAI-Beta": "assistants=v2"}
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-_NATIVE = ("uvloop", "httptools")
+_NATIVE = ("uvloop", "httptools", "hiredis")
 
 
 @dataclass

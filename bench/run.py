@@ -14,6 +14,7 @@ autocannon (bench/package.json, ``npm ci`` on first use).
 2. Runs: ``create_and_poll`` of a run whose upstream answers after 200 ms vs a direct Responses call; 200 concurrent
    streamed runs against a 1 s upstream vs 200 direct streamed calls (wall time, errors, service CPU per run); a
    streamed run of 100 deltas vs the upstream alone.
+   On Redis also the client CPU of one list read with hiredis vs redis-py's Python parser (bench/parsers.py).
 3. Cold start: ``import function_app`` vs the imports any HTTP-streams Functions app needs; the first streamed run of
    a freshly started service process vs its second.
 """
@@ -32,7 +33,7 @@ import urllib.request
 import warnings
 from importlib.metadata import version
 
-from bench import coldstart, load, procs, reqcost, runs
+from bench import coldstart, load, parsers, procs, reqcost, runs
 from bench.report import ISSUE_CPU_PER_RUN_MS, ms, ratio
 from bench.upstream import Upstream
 from tests.fake_responses import FakeResponsesServer
@@ -132,10 +133,16 @@ def main(argv: list[str] | None = None) -> None:
         for store in args.stores:
             redis_url = stack.enter_context(redis_server()) if store == "redis" else None
             with procs.service(store, upstream.url, redis_url) as service:
-                mapped = ", ".join(service.native_modules()) or "neither uvloop nor httptools"
+                mapped = ", ".join(service.native_modules()) or "none of uvloop, httptools, hiredis"
                 print(f"[{store}] service process {service.pid}: {mapped} mapped")
                 _request_cost(store, service, hello, args)
                 _runs(store, service, upstream, args)
+            if redis_url is not None and procs.installed("hiredis"):
+                client = parsers.client_figures(redis_url)
+                print(f"[redis] one list read (thread + 20 messages, one script) costs the client "
+                      f"{client['hiredis']:.0f} us of CPU with hiredis vs {client['python']:.0f} us with redis-py's "
+                      f"Python parser: x{client['hiredis'] / client['python']:.2f} (bench/parsers.py for the A/B of "
+                      "whole services)")
         _cold_start(upstream, args)
     elapsed = time.perf_counter() - started
     others = procs.machine_busy_seconds() - machine - (procs.own_seconds() - own)

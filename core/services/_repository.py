@@ -79,7 +79,8 @@ def as_model(model: type[M], doc: Document) -> M:
 @runtime_checkable
 class FusedReads(Protocol):
     """What a store may offer beyond the port: several point reads, with or without a scan, in one round trip (Redis:
-    one ``HMGET`` or one script). Reads are then one snapshot. Stores without it are read with ``get`` and ``scan``."""
+    one ``HMGET`` or one script, a snapshot; Cosmos DB: requests sent concurrently). Stores without it are read with
+    ``get`` and ``scan`` one after another."""
 
     async def get_many(self, partition: Partition, doc_ids: Sequence[str]) -> list[Document | None]: ...
 

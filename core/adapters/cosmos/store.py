@@ -4,7 +4,8 @@ Data model (docs/cosmos.md): container ``assistants`` partitioned by ``/tenant_i
 partitioned by ``/thread_id``, which holds a thread's own document (id == thread id) and its messages, runs and steps.
 A :class:`Partition` is one logical partition, so:
 
-- ``get`` is a point read by id and partition key (1 RU per KB);
+- ``get`` is a point read by id and partition key (1 RU per KB); ``get_many`` and ``get_and_scan`` (the read
+  endpoints' owner checks and page) send their reads and query concurrently;
 - ``scan`` is one single-partition query, ``TOP limit+1`` ordered by id between the cursors, so a page costs O(limit);
 - ``commit`` is one plain write, or a transactional batch (all or nothing) for several, each replace and conditional
   delete guarded by the document's ``_etag``;
@@ -173,6 +174,19 @@ class CosmosStore:
                     return None
                 raise
         return _from_item(partition, dict(item))
+
+    async def get_many(self, partition: Partition, doc_ids: Sequence[str]) -> list[Document | None]:
+        """Point reads sent together (one request each, concurrently): a retrieve waits for one round trip, not two
+        or three in a row. Same RU as reading them one after another."""
+        return list(await asyncio.gather(*(self.get(partition, doc_id) for doc_id in doc_ids)))
+
+    async def get_and_scan(self, partition: Partition, doc_ids: Sequence[str], index: str,
+                           query: ListQuery) -> tuple[list[Document | None], Page[Document]]:
+        """:meth:`get_many` and :meth:`scan` sent together. Unlike Redis the query runs even when an id turns out to be
+        absent (a 404 or 400 then costs its RU for nothing): waiting for the reads first would cost a round trip on
+        every list."""
+        found, page = await asyncio.gather(self.get_many(partition, doc_ids), self.scan(partition, index, query))
+        return found, page
 
     async def scan(self, partition: Partition, index: str, query: ListQuery) -> Page[Document]:
         container = await self._container(partition.container)
