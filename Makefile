@@ -61,4 +61,5 @@ bench: setup
 	$(PY) -m bench.run
 
 clean:
-	rm -rf $(VENV) $(VENV312) .pytest_cache .mypy_cache .ruff_cache tests/cosmos_emulator/node_modules tests/azurite/node_modules
+	rm -rf $(VENV) $(VENV312) .pytest_cache .mypy_cache .ruff_cache tests/cosmos_emulator/node_modules tests/azurite/node_modules \
+	  tests/node/node_modules

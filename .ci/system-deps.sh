@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the tests need outside Python, if absent: redis-server (Debian) and the Cosmos DB emulator (npm).
+# Installs what the tests need outside Python, if absent: redis-server (Debian), Node.js and, with npm, the Cosmos DB
+# emulator, Azurite and the Node openai SDK.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,4 +26,9 @@ fi
 if [ ! -d tests/azurite/node_modules ]; then
   echo "installing Azurite (Azure Storage emulator)"
   (cd tests/azurite && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+if [ ! -d tests/node/node_modules ]; then
+  echo "installing the Node openai SDK (tests/e2e/test_node_sdk.py)"
+  (cd tests/node && npm ci --no-audit --no-fund --loglevel=error)
 fi
