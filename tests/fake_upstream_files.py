@@ -157,9 +157,13 @@ class FakeFiles:
         if self.max_bytes is not None and len(upload.data) > self.max_bytes:
             message = f"File is too large: {len(upload.data)} bytes, the limit is {self.max_bytes} (fake upstream)."
             return api_error(413, message, code="file_too_large", param="file")
+        seconds = fields.get("expires_after[seconds]")
+        if seconds is not None and not (seconds.isdigit() and 3600 <= int(seconds) <= 2_592_000):
+            message = f"Invalid value for 'expires_after[seconds]': {seconds!r}."
+            return api_error(400, message, code="invalid_value", param="expires_after[seconds]")
         stored = self.add(upload.data, upload.filename or "upload", purpose)
-        if "expires_after[seconds]" in fields:
-            stored.expires_at = stored.created_at + int(fields["expires_after[seconds]"])
+        if seconds is not None:
+            stored.expires_at = stored.created_at + int(seconds)
         return ok(stored.to_json())
 
     async def _list(self, request: Request) -> Response:

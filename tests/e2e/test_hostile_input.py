@@ -101,6 +101,12 @@ def run_ids(api: httpx.Client, thread_id: str) -> list[str]:
     return [r["id"] for r in ok(api.get(f"threads/{thread_id}/runs", params={"limit": 100}))["data"]]
 
 
+def uploaded(api: httpx.Client, count: int) -> list[str]:
+    """Ids of ``count`` small files uploaded by the caller (a referenced file must be the caller's own)."""
+    return [ok(api.post("files", data={"purpose": "assistants"}, files={"file": (f"f{i}.txt", b"x")}))["id"]
+            for i in range(count)]
+
+
 def new_thread(api: httpx.Client, **body: Any) -> str:
     thread_id: str = ok(api.post("threads", json=body))["id"]
     return thread_id
@@ -368,7 +374,7 @@ def test_128_tools_and_10_attachments_are_accepted(api: httpx.Client) -> None:
     assert len(assistant["tools"]) == 128
     ok(api.delete(f"assistants/{assistant['id']}"))
     thread_id = new_thread(api)
-    attachments = [{"file_id": f"file-{i}", "tools": [{"type": "file_search"}]} for i in range(10)]
+    attachments = [{"file_id": file_id, "tools": [{"type": "file_search"}]} for file_id in uploaded(api, 10)]
     message = ok(api.post(f"threads/{thread_id}/messages",
                           json={"role": "user", "content": "hi", "attachments": attachments}))
     assert len(message["attachments"]) == 10
@@ -376,7 +382,7 @@ def test_128_tools_and_10_attachments_are_accepted(api: httpx.Client) -> None:
 
 def test_more_than_10_attachments_is_400(api: httpx.Client, store_spy: StoreSpy) -> None:
     thread_id = new_thread(api)
-    attachments = [{"file_id": f"file-{i}", "tools": [{"type": "file_search"}]} for i in range(11)]
+    attachments = [{"file_id": file_id, "tools": [{"type": "file_search"}]} for file_id in uploaded(api, 11)]
     store_spy.clear()
     response = api.post(f"threads/{thread_id}/messages",
                         json={"role": "user", "content": "hi", "attachments": attachments})

@@ -7,10 +7,11 @@ import pytest
 from openai.types.beta import Thread, ThreadDeleted
 from openai.types.beta.threads import Message, MessageDeleted
 
-from tests.e2e.wire import assert_wire_shape
+from tests.e2e.wire import assert_wire_shape, upload
 
 
 def test_thread_lifecycle(client: openai.OpenAI) -> None:
+    file_id = upload(client).id  # referenced files must be the caller's own
     thread = client.beta.threads.create(
         messages=[
             {"role": "user", "content": "Hello"},
@@ -18,12 +19,12 @@ def test_thread_lifecycle(client: openai.OpenAI) -> None:
             {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "https://example.com/a.png"}}]},
         ],
         metadata={"user": "42"},
-        tool_resources={"code_interpreter": {"file_ids": ["file-1"]}},
+        tool_resources={"code_interpreter": {"file_ids": [file_id]}},
     )
     assert isinstance(thread, Thread) and thread.id.startswith("thread_")
     assert thread.metadata == {"user": "42"}
     assert thread.tool_resources and thread.tool_resources.code_interpreter
-    assert thread.tool_resources.code_interpreter.file_ids == ["file-1"]
+    assert thread.tool_resources.code_interpreter.file_ids == [file_id]
     assert client.beta.threads.retrieve(thread.id) == thread
 
     messages = client.beta.threads.messages.list(thread.id, order="asc")
@@ -46,14 +47,15 @@ def test_thread_lifecycle(client: openai.OpenAI) -> None:
 
 def test_message_crud_and_wire_shape(client: openai.OpenAI) -> None:
     thread = client.beta.threads.create()
+    file_id = upload(client).id
     raw = client.beta.threads.messages.with_raw_response.create(
         thread.id, role="user", content="What is 2+2?", metadata={"k": "v"},
-        attachments=[{"file_id": "file-abc", "tools": [{"type": "file_search"}]}],
+        attachments=[{"file_id": file_id, "tools": [{"type": "file_search"}]}],
     )
     assert_wire_shape("thread.message", raw.http_response.json())
     message = raw.parse()
     assert isinstance(message, Message) and message.id.startswith("msg_")
-    assert message.attachments and message.attachments[0].file_id == "file-abc"
+    assert message.attachments and message.attachments[0].file_id == file_id
     assert client.beta.threads.messages.retrieve(message.id, thread_id=thread.id) == message
 
     changed = client.beta.threads.messages.update(message.id, thread_id=thread.id, metadata={"k": "w"})

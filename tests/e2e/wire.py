@@ -33,3 +33,10 @@ def assert_wire_shape(kind: str, body: dict[str, Any]) -> None:
     if kind == "list":
         for item in body["data"]:
             assert_wire_shape(item["object"], item)
+
+
+def upload(client: Any, data: bytes = b"The warranty lasts two years.\n", filename: str = "notes.txt",
+           purpose: str = "assistants") -> Any:
+    """A file uploaded through the service (references to files must name the caller's own, so tests that attach a
+    file upload one first); ``client`` is an ``openai.OpenAI``."""
+    return client.files.create(file=(filename, data), purpose=purpose)

@@ -11,6 +11,7 @@ from tests.infra.bicep_support import OPENAPI, load_yaml
 
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 STREAMING = {"runs_create", "threads_create_and_run", "runs_submit_tool_outputs"}
+BINARY = {"files_content"}  # a file's bytes, as uploaded
 
 
 def _operations(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -63,7 +64,9 @@ def test_only_the_streaming_operations_answer_with_event_streams() -> None:
     for operation_id, operation in _operations(document).items():
         ok = _resolve(document, operation["responses"]["200"])
         content_types = set(ok["content"])
-        if operation_id in STREAMING:
+        if operation_id in BINARY:
+            assert content_types == {"application/octet-stream"}, operation_id
+        elif operation_id in STREAMING:
             assert content_types == {"application/json", "text/event-stream"}, operation_id
             assert _resolve(document, ok["content"]["application/json"]["schema"])["properties"]["object"]["enum"] == [
                 "thread.run"
@@ -95,6 +98,13 @@ def test_object_schemas_name_their_object_type() -> None:
         "ThreadDeleted": "thread.deleted",
         "MessageDeleted": "thread.message.deleted",
         "ListEnvelope": "list",
+        "File": "file",
+        "VectorStore": "vector_store",
+        "VectorStoreDeleted": "vector_store.deleted",
+        "VectorStoreFile": "vector_store.file",
+        "VectorStoreFileDeleted": "vector_store.file.deleted",
+        "VectorStoreFileBatch": "vector_store.files_batch",
+        "Model": "model",
     }
     for name, object_type in expected.items():
         assert schemas[name]["properties"]["object"]["enum"] == [object_type], name
