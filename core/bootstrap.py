@@ -11,6 +11,7 @@ import sys
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from core.config import Settings, get_settings
 from core.http.entra import EntraValidator
@@ -21,21 +22,19 @@ from core.ports.run_queue import RunQueue
 from core.ports.store import DocumentStore
 from core.ports.telemetry import Telemetry
 from core.ports.upstream_api import UpstreamApi
-from core.services._cancel import CancelSignals
-from core.services._model_catalog import ModelCatalog
-from core.services._owned import Ownership
-from core.services._repository import Repository
-from core.services._run_lifecycle import RunLifecycle
-from core.services._tool_files import ToolFiles
-from core.services.assistants import AssistantService
-from core.services.files import FileService
-from core.services.messages import MessageService
-from core.services.run_control import RunControl
-from core.services.run_executor import RunExecutor
-from core.services.runs import RunService
-from core.services.steps import StepService
-from core.services.threads import ThreadService
-from core.services.vector_stores import VectorStoreService
+
+if TYPE_CHECKING:  # the services are imported by build(): importing the app (function indexing) stays cheap
+    from core.services._model_catalog import ModelCatalog
+    from core.services._run_lifecycle import RunLifecycle
+    from core.services.assistants import AssistantService
+    from core.services.files import FileService
+    from core.services.messages import MessageService
+    from core.services.run_control import RunControl
+    from core.services.run_executor import RunExecutor
+    from core.services.runs import RunService
+    from core.services.steps import StepService
+    from core.services.threads import ThreadService
+    from core.services.vector_stores import VectorStoreService
 
 __all__ = ["Container", "build", "build_gateway", "build_store", "build_upstream_api", "get_container", "override",
            "reset", "shutdown"]
@@ -157,6 +156,22 @@ def build(
     telemetry: Telemetry | None = None,
 ) -> Container:
     """The object graph; pass ``store``/``clock``/``gateway`` to replace the configured ones (tests)."""
+    from core.services._cancel import CancelSignals
+    from core.services._model_catalog import ModelCatalog
+    from core.services._owned import Ownership
+    from core.services._repository import Repository
+    from core.services._run_lifecycle import RunLifecycle
+    from core.services._tool_files import ToolFiles
+    from core.services.assistants import AssistantService
+    from core.services.files import FileService
+    from core.services.messages import MessageService
+    from core.services.run_control import RunControl
+    from core.services.run_executor import RunExecutor
+    from core.services.runs import RunService
+    from core.services.steps import StepService
+    from core.services.threads import ThreadService
+    from core.services.vector_stores import VectorStoreService
+
     store = store if store is not None else build_store(settings)
     clock = clock or SystemClock()
     gateway = gateway if gateway is not None else build_gateway(settings)

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 from .run_status import RunStatus
 
 __all__ = [
+    "FILE_SEARCH_CONTENT",
     "JSON",
     "Assistant",
     "Message",
@@ -24,6 +25,9 @@ __all__ = [
     "ToolCall",
     "Usage",
 ]
+
+#: The ``include[]`` value that asks for the text of file_search results in run steps (the only one there is).
+FILE_SEARCH_CONTENT = "step_details.tool_calls[*].file_search.results[*].content"
 
 JSON = dict[str, Any]
 MessageStatus = Literal["in_progress", "incomplete", "completed"]
@@ -81,6 +85,8 @@ class Message(_Stored):
 
 
 class Usage(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # cold start: built on first use
+
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
@@ -95,6 +101,8 @@ class Usage(BaseModel):
 
 class ToolCall(BaseModel):
     """A function call the model asked for, as the run's ``required_action`` lists it."""
+
+    model_config = ConfigDict(defer_build=True)
 
     id: str
     name: str

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core.domain.errors import NotFoundError
-from core.domain.models import JSON, Run, RunStep, Thread
+from core.domain.models import FILE_SEARCH_CONTENT, JSON, Run, RunStep, Thread
 from core.domain.pagination import ListQuery, Page
 from core.domain.run_status import ACTIVE
 from core.ports.store import Document
@@ -12,8 +12,6 @@ from ._repository import Body, Repository, as_model, thread_partition
 from ._run_lifecycle import RunLifecycle
 
 __all__ = ["FILE_SEARCH_CONTENT", "StepService"]
-
-FILE_SEARCH_CONTENT = "step_details.tool_calls[*].file_search.results[*].content"
 
 
 def _strip_result_content(step_details: JSON) -> None:

@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from core.domain.errors import InvalidRequestError
-from core.domain.models import RunStep
+from core.domain.models import FILE_SEARCH_CONTENT, RunStep
 from core.http._endpoint import Call
 from core.http._routes import Routes
 from core.http.presenters import present_bodies, present_body
-from core.services.steps import FILE_SEARCH_CONTENT
 
 routes = Routes()
 bp = routes.blueprint
