@@ -106,6 +106,18 @@ class _Store:
         }
 
 
+def _bad_expiry(body: Json) -> Response | None:
+    """The real API's 400 for an `expires_after` that is not `{"anchor": "last_active_at", "days": 1..365}`."""
+    expiry = body.get("expires_after")
+    if expiry is None:
+        return None
+    days = expiry.get("days") if isinstance(expiry, dict) else None
+    if isinstance(expiry, dict) and expiry.get("anchor") == "last_active_at" and type(days) is int and 1 <= days <= 365:
+        return None
+    message = f"Invalid value for 'expires_after': {expiry!r}."
+    return api_error(400, message, code="invalid_value", param="expires_after")
+
+
 def _counts(files: list[_File]) -> Json:
     counts = {status: sum(f.status == status for f in files) for status in STATUSES}
     return {**counts, "total": len(files)}
@@ -224,6 +236,8 @@ class FakeVectorStores:
         return entry
 
     def _create(self, request: Request, body: Json, _: _Store) -> Response:
+        if (refused := _bad_expiry(body)) is not None:
+            return refused
         store = _Store(new_object_id("vs_", 32), body.get("name") or "", int(time.time()),
                        body.get("metadata") or {}, body.get("expires_after"))
         for file_id in body.get("file_ids") or []:
@@ -239,6 +253,8 @@ class FakeVectorStores:
             del self._stores[store.id]
             return self._ok({"id": store.id, "object": "vector_store.deleted", "deleted": True})
         if request.method == "POST":
+            if (refused := _bad_expiry(body)) is not None:
+                return refused
             store.name = body["name"] if body.get("name") is not None else store.name
             store.metadata = body["metadata"] if body.get("metadata") is not None else store.metadata
             store.expires_after = body.get("expires_after", store.expires_after)
