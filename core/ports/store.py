@@ -16,6 +16,7 @@ from core.domain.pagination import ListQuery, Page
 
 __all__ = [
     "INDEXES_FIELD",
+    "Check",
     "Create",
     "Delete",
     "Document",
@@ -67,7 +68,20 @@ class Delete:
     etag: str | None = field(default=None)
 
 
-Write = Create | Replace | Delete
+@dataclass(frozen=True)
+class Check:
+    """Commit only if the document ``body`` names is still at version ``etag``, as a read the other writes depend on.
+
+    Adapters that can compare a version without writing (memory, Redis) leave the document untouched, so concurrent
+    commits that check the same document do not conflict with each other; Cosmos DB's transactional batch conditions
+    writes only, so it rewrites ``body`` unchanged (same outcome, a new etag).
+    """
+
+    body: dict[str, Any]
+    etag: str
+
+
+Write = Create | Replace | Delete | Check
 
 
 @runtime_checkable
@@ -85,7 +99,7 @@ class DocumentStore(Protocol):
     async def commit(self, partition: Partition, writes: Sequence[Write]) -> list[str]:
         """Apply all writes atomically, or none (raising ``ConcurrencyError`` when a condition fails).
 
-        Returns the new etag of each written document in order (``""`` for deletes).
+        Returns the etag of each document after the commit, in order (``""`` for deletes).
         """
         ...
 

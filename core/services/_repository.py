@@ -13,7 +13,7 @@ from core.domain.errors import InvalidRequestError, NotFoundError
 from core.domain.ids import is_well_formed
 from core.domain.models import Assistant, Message, Run, RunStep, Thread, _Stored
 from core.domain.pagination import ListQuery, Page
-from core.ports.store import INDEXES_FIELD, Create, Delete, Document, DocumentStore, Partition, Replace, Write
+from core.ports.store import INDEXES_FIELD, Check, Create, Delete, Document, DocumentStore, Partition, Replace, Write
 
 __all__ = ["Body", "FusedReads", "Repository", "as_model", "assistants_of", "thread_partition"]
 
@@ -213,12 +213,15 @@ class Repository:
         create: Sequence[_Stored] = (),
         replace: Sequence[_Stored] = (),
         delete: Sequence[_Stored] = (),
+        unchanged: Sequence[_Stored] = (),
     ) -> None:
-        """Write all of these atomically. Replaces are conditional on the version each object was read at, so a
-        concurrent change makes this raise ``ConcurrencyError`` and nothing is written. Etags are refreshed."""
+        """Write all of these atomically. Replaces are conditional on the version each object was read at, and so is
+        the whole commit on each ``unchanged`` object (read, not written): a concurrent change makes this raise
+        ``ConcurrencyError`` and nothing is written. Etags are refreshed."""
         writes: list[Write] = [Create(_body(obj)) for obj in create]
         writes += [Replace(_body(obj), obj._etag) for obj in replace]
+        writes += [Check(_body(obj), obj._etag or "") for obj in unchanged]
         writes += [Delete(obj.id) for obj in delete]
         etags = await self.store.commit(partition, writes)
-        for obj, etag in zip([*create, *replace], etags, strict=False):
+        for obj, etag in zip([*create, *replace, *unchanged], etags, strict=False):
             obj._etag = etag

@@ -40,10 +40,14 @@ class MessageService:
         async def attempt() -> Message:
             thread = await self._thread(tenant_id, thread_id)
             await self._refuse_if_busy(thread)
+            before = thread.tool_resources
             thread.tool_resources = with_search_store(thread.tool_resources, store_id)
             message = new_message(tenant_id, thread_id, self._clock.now(), fields)
-            # Rewriting the thread unchanged makes the insert conditional on no run having started meanwhile.
-            await self._repository.save(thread_partition(thread_id), create=[message], replace=[thread])
+            # Conditional on the thread as read: no run started meanwhile (a run's start changes the thread). Only a
+            # thread given a vector store just now is written; concurrent inserts do not conflict with each other.
+            changed = thread.tool_resources != before
+            await self._repository.save(thread_partition(thread_id), create=[message],
+                                        replace=[thread] if changed else [], unchanged=[] if changed else [thread])
             return message
 
         return await retry_on_conflict(attempt)

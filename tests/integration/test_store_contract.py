@@ -14,7 +14,7 @@ import pytest
 from core.domain.errors import ConcurrencyError
 from core.domain.ids import new_id
 from core.domain.pagination import ListQuery, Order
-from core.ports.store import INDEXES_FIELD, Create, Delete, DocumentStore, Partition, Replace, Write
+from core.ports.store import INDEXES_FIELD, Check, Create, Delete, DocumentStore, Partition, Replace, Write
 
 
 def body(doc_id: str, *indexes: str, **fields: Any) -> dict[str, Any]:
@@ -207,6 +207,48 @@ async def test_delete_with_an_etag_is_conditional(store: DocumentStore, partitio
     await store.commit(partition, [Delete(doc_id, current)])
     assert await store.get(partition, doc_id) is None
     assert await listed(store, partition, "messages") == ([], False)
+
+
+async def test_a_check_at_the_current_version_lets_the_commit_through(store: DocumentStore,
+                                                                       partition: Partition) -> None:
+    thread_id, message_id = new_id("thread"), new_id("msg")
+    [etag] = await create(store, partition, body(thread_id, title="t"))
+    [_, after] = await store.commit(partition, [Create(body(message_id, "messages")), Check(body(thread_id, title="t"),
+                                                                                            etag)])
+    assert await listed(store, partition, "messages") == ([message_id], False)
+    thread = await store.get(partition, thread_id)
+    assert thread is not None and thread.body["title"] == "t" and thread.etag == after  # usable for a later replace
+    await store.commit(partition, [Replace(body(thread_id, title="t2"), after)])
+
+
+async def test_a_check_at_a_stale_version_fails_the_whole_commit(store: DocumentStore, partition: Partition) -> None:
+    thread_id, message_id = new_id("thread"), new_id("msg")
+    [stale] = await create(store, partition, body(thread_id, title="t"))
+    await store.commit(partition, [Replace(body(thread_id, title="run started"), stale)])
+    with pytest.raises(ConcurrencyError):
+        await store.commit(partition, [Create(body(message_id, "messages")), Check(body(thread_id, title="t"), stale)])
+    assert await store.get(partition, message_id) is None
+    with pytest.raises(ConcurrencyError):
+        await store.commit(partition, [Check(body(new_id("thread")), stale)])  # a missing document fails too
+
+
+async def test_commits_that_check_the_same_version_do_not_conflict(store: DocumentStore, partition: Partition) -> None:
+    """Where a check writes nothing (memory, Redis), all land; Cosmos DB rewrites the checked document, so there
+    concurrent checks race like replaces: one lands, the others fail cleanly and their callers retry."""
+    thread_id = new_id("thread")
+    [etag] = await create(store, partition, body(thread_id))
+    messages = [new_id("msg") for _ in range(8)]
+    outcomes = await asyncio.gather(*(store.commit(partition, [Create(body(message_id, "messages")),
+                                                               Check(body(thread_id), etag)])
+                                      for message_id in messages), return_exceptions=True)
+    landed = [message_id for message_id, outcome in zip(messages, outcomes, strict=True)
+              if not isinstance(outcome, BaseException)]
+    assert all(isinstance(outcome, ConcurrencyError) for outcome in outcomes if isinstance(outcome, BaseException))
+    assert await listed(store, partition, "messages", order="asc", limit=20) == (landed, False)
+    if type(store).__name__ == "CosmosStore":
+        assert len(landed) >= 1
+    else:
+        assert landed == messages
 
 
 async def test_unicode_and_nested_json_round_trip(store: DocumentStore, partition: Partition) -> None:

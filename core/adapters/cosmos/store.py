@@ -35,7 +35,7 @@ from core.config import Settings
 from core.domain.errors import ConcurrencyError, ServiceUnavailableError
 from core.domain.pagination import ListQuery, Page, page_from_scan
 from core.domain.urls import is_loopback
-from core.ports.store import INDEXES_FIELD, Create, Delete, Document, Partition, Replace, Write
+from core.ports.store import INDEXES_FIELD, Check, Create, Delete, Document, Partition, Replace, Write
 
 from ._errors import CONFLICT_STATUSES, is_missing_document, status_of, translated
 
@@ -222,6 +222,8 @@ class CosmosStore:
             return []
         if len(writes) > MAX_BATCH_OPERATIONS:
             raise ValueError(f"one commit writes at most {MAX_BATCH_OPERATIONS} documents, not {len(writes)}")
+        # A batch conditions writes only: a version check is a conditional rewrite of the unchanged document here.
+        writes = [Replace(write.body, write.etag) if isinstance(write, Check) else write for write in writes]
         container = await self._container(partition.container)
         items = [None if isinstance(write, Delete) else _to_item(partition, write.body) for write in writes]
         with translated("write"):
@@ -241,6 +243,7 @@ class CosmosStore:
             if isinstance(write, Replace):
                 assert item is not None
                 return str((await container.replace_item(item["id"], item, etag=etag, match_condition=match))["_etag"])
+            assert isinstance(write, Delete)  # checks became replaces in commit()
             await container.delete_item(write.doc_id, partition_key=partition.key, etag=etag, match_condition=match)
             return ""
         except CosmosHttpResponseError as error:
@@ -268,6 +271,7 @@ class CosmosStore:
                 if isinstance(write, Replace):
                     operations.append(("replace", (items[i]["id"], items[i]), condition))
                 else:
+                    assert isinstance(write, Delete)  # checks became replaces in commit()
                     operations.append(("delete", (write.doc_id,), condition))
             try:
                 results = await container.execute_item_batch(operations, partition_key=partition.key)

@@ -17,7 +17,7 @@ import orjson
 
 from core.domain.errors import ConcurrencyError
 from core.domain.pagination import ListQuery, Page, page_from_scan
-from core.ports.store import INDEXES_FIELD, Create, Delete, Document, Partition, Replace, Write
+from core.ports.store import INDEXES_FIELD, Check, Create, Delete, Document, Partition, Replace, Write
 
 __all__ = ["MemoryStore"]
 
@@ -76,13 +76,15 @@ class MemoryStore:
         expected = None if isinstance(write, Create) else write.etag
         if isinstance(write, Create) and current is not None:
             raise ConcurrencyError(f"document {doc_id} exists")
-        if isinstance(write, Replace) and current is None:
+        if isinstance(write, Replace | Check) and current is None:
             raise ConcurrencyError(f"document {doc_id} does not exist")
         if expected is not None and (current is None or current[1] != expected):
             raise ConcurrencyError(f"document {doc_id} changed")
         if isinstance(write, Delete):
             staged[doc_id] = None
             return ""
+        if isinstance(write, Check):
+            return write.etag
         etag = str(next(self._versions))
         staged[doc_id] = (orjson.dumps(write.body), etag)
         return etag

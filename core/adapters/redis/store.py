@@ -29,7 +29,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from core.domain.errors import ConcurrencyError, ServiceUnavailableError
 from core.domain.pagination import ListQuery, Page, page_from_scan
-from core.ports.store import INDEXES_FIELD, Create, Delete, Document, Partition, Write
+from core.ports.store import INDEXES_FIELD, Check, Create, Delete, Document, Partition, Write
 
 __all__ = ["RedisStore"]
 
@@ -37,7 +37,8 @@ __all__ = ["RedisStore"]
 # ConnectionError("No connection available."), which _unavailable_as_503 turns into a 503 like any outage.
 _POOL_WAIT_SECONDS = 10.0
 
-# KEYS: docs hash, index-name set. ARGV: index key prefix, then (op, id, expected etag or "", new value) per write.
+# KEYS: docs hash, index-name set. ARGV: index key prefix, then (op, id, expected etag or "", new value) per write;
+# op is create, replace, delete or check (a version condition that writes nothing).
 # Returns nil, or why a condition failed (then nothing was written). Index keys are built here, not passed in KEYS,
 # because the old versions' index names are only known inside the script; they share the partition's hash tag.
 _COMMIT = """
@@ -52,26 +53,28 @@ for i = 2, #ARGV, 4 do
   local current = staged[id]
   if current == nil then current = redis.call('HGET', docs, id) end
   if op == 'create' and current then return 'document ' .. id .. ' exists' end
-  if op == 'replace' and not current then return 'document ' .. id .. ' does not exist' end
+  if (op == 'replace' or op == 'check') and not current then return 'document ' .. id .. ' does not exist' end
   if expected ~= '' and (not current or meta(current).etag ~= expected) then return 'document ' .. id .. ' changed' end
-  staged[id] = op ~= 'delete' and ARGV[i + 3]
+  if op ~= 'check' then staged[id] = op ~= 'delete' and ARGV[i + 3] end
 end
 for i = 2, #ARGV, 4 do
-  local id, value = ARGV[i + 1], ARGV[i + 3]
-  local old, new = meta(redis.call('HGET', docs, id)), ARGV[i] ~= 'delete' and meta(value)
-  local kept = {}
-  for _, name in ipairs(new and new.indexes or {}) do
-    kept[name] = true
-    redis.call('ZADD', prefix .. name, 0, id)
-    redis.call('SADD', names, name)
-  end
-  for _, name in ipairs(old and old.indexes or {}) do
-    if not kept[name] then
-      redis.call('ZREM', prefix .. name, id)
-      if redis.call('EXISTS', prefix .. name) == 0 then redis.call('SREM', names, name) end
+  if ARGV[i] ~= 'check' then  -- a check read its document and writes nothing
+    local id, value = ARGV[i + 1], ARGV[i + 3]
+    local old, new = meta(redis.call('HGET', docs, id)), ARGV[i] ~= 'delete' and meta(value)
+    local kept = {}
+    for _, name in ipairs(new and new.indexes or {}) do
+      kept[name] = true
+      redis.call('ZADD', prefix .. name, 0, id)
+      redis.call('SADD', names, name)
     end
+    for _, name in ipairs(old and old.indexes or {}) do
+      if not kept[name] then
+        redis.call('ZREM', prefix .. name, id)
+        if redis.call('EXISTS', prefix .. name) == 0 then redis.call('SREM', names, name) end
+      end
+    end
+    if new then redis.call('HSET', docs, id, value) else redis.call('HDEL', docs, id) end
   end
-  if new then redis.call('HSET', docs, id, value) else redis.call('HDEL', docs, id) end
 end
 return false
 """
@@ -225,6 +228,10 @@ class RedisStore:
             if isinstance(write, Delete):
                 args += ["delete", write.doc_id, write.etag or "", ""]
                 etags.append("")
+                continue
+            if isinstance(write, Check):
+                args += ["check", write.body["id"], write.etag, ""]
+                etags.append(write.etag)
                 continue
             etag = secrets.token_hex(8)  # random, so a dropped and recreated partition never reissues an old etag
             indexes: Any = write.body.get(INDEXES_FIELD) or []
