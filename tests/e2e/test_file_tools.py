@@ -339,18 +339,19 @@ def test_streamed_code_interpreter_run(client: openai.OpenAI, fake: FakeResponse
     assert client.files.content(file_id).content == data
 
 
-@pytest.mark.xfail(strict=True, reason="runs ignore include[]: streamed file_search step events always carry the "
-                                       "result content (core/http/blueprints/runs.py, run_executor.py)")
 def test_streamed_step_events_carry_content_only_when_included(client: openai.OpenAI,
                                                                fake: FakeResponsesServer) -> None:
     store_id, [file_id] = _store_with(client, ("warranty.txt", WARRANTY))
     assistant = client.beta.assistants.create(model="gpt-4o-mini", tools=[{"type": "file_search"}],
                                               tool_resources={"file_search": {"vector_store_ids": [store_id]}})
     thread = client.beta.threads.create(messages=[{"role": "user", "content": "Warranty?"}])
-    fake.reply_file_search("Two years.")
-    handler = _Collector()
-    with client.beta.threads.runs.stream(thread_id=thread.id, assistant_id=assistant.id,
-                                         event_handler=handler) as stream:
-        stream.until_done()
-    [result] = handler.steps[0].step_details.tool_calls[0].file_search.results
-    assert result.file_id == file_id and result.content is None
+    for include in ([], ["step_details.tool_calls[*].file_search.results[*].content"]):
+        fake.reply_file_search("Two years.")
+        handler = _Collector()
+        with client.beta.threads.runs.stream(thread_id=thread.id, assistant_id=assistant.id, include=include,
+                                             event_handler=handler) as stream:
+            stream.until_done()
+        [result] = handler.steps[0].step_details.tool_calls[0].file_search.results
+        assert result.file_id == file_id
+        assert (result.content is not None) is bool(include)
+        assert (result.content[0].text if result.content else None) == (WARRANTY.decode() if include else None)

@@ -8,8 +8,9 @@ from typing import Any
 
 from azurefunctions.extensions.http.fastapi import Response
 
-from core.domain.models import Run, Thread
+from core.domain.models import FILE_SEARCH_CONTENT, Run, RunStep, Thread, _Stored
 from core.http._endpoint import Call, FastJSONResponse
+from core.http._include import INCLUDE, included, without_search_content
 from core.http._routes import Routes
 from core.http.presenters import present, present_bodies, present_body
 from core.http.schemas import parse
@@ -18,7 +19,6 @@ from core.http.sse import Emit, event_stream
 
 routes = Routes()
 bp = routes.blueprint
-INCLUDE = "include[]"
 #: (run age in seconds, poll interval in ms): the SDK's poll helpers wait ``openai-poll-after-ms`` between reads, so
 #: a young run is polled often (most runs end within seconds) and an old one backs off.
 POLL_AFTER_MS = ((2, 50), (10, 200), (60, 500))
@@ -34,14 +34,27 @@ def _run_response(run: Run) -> Response:
     return FastJSONResponse(present(run), headers={"openai-poll-after-ms": str(poll_after_ms(run, time.time()))})
 
 
-async def _start(call: Call, run: Run, stream: bool, thread: Thread | None = None) -> Response:
+def _steps_shown(sent: Emit, include: frozenset[str]) -> Emit:
+    """Step events shown as steps are read: the text of file_search results only when ``include[]`` asks for it."""
+    if FILE_SEARCH_CONTENT in include:
+        return sent
+
+    async def emit(event: str, payload: _Stored | dict[str, Any]) -> None:
+        await sent(event, without_search_content(present(payload)) if isinstance(payload, RunStep) else payload)
+
+    return emit
+
+
+async def _start(call: Call, run: Run, stream: bool, thread: Thread | None = None,
+                 include: frozenset[str] = frozenset()) -> Response:
     """Stream the run's execution in this response, or queue it and answer with the queued run."""
     container = call.container
     if not stream:
         await container.run_queue.enqueue(run.tenant_id, run.thread_id, run.id)
         return _run_response(run)
 
-    async def produce(emit: Emit) -> None:
+    async def produce(sent: Emit) -> None:
+        emit = _steps_shown(sent, include)
         if thread is not None:
             await emit("thread.created", thread)
         await emit("thread.run.created", run)
@@ -53,7 +66,7 @@ async def _start(call: Call, run: Run, stream: bool, thread: Thread | None = Non
 
 @routes("threads/{thread_id}/runs", "POST")
 async def runs_create(call: Call) -> Response:
-    call.query([INCLUDE])
+    include = included(call.query([INCLUDE]))
     body = parse(RunCreate, await call.body())
     options = body.overrides() | {"assistant_id": body.assistant_id}
     if body.additional_instructions is not None:
@@ -62,7 +75,7 @@ async def runs_create(call: Call) -> Response:
         options["reasoning_effort"] = body.reasoning_effort
     extra = [message.fields() for message in body.additional_messages or []]
     run = await call.container.runs.create(call.tenant_id, call.path("thread_id"), options, extra)
-    return await _start(call, run, bool(body.stream))
+    return await _start(call, run, bool(body.stream), include=include)
 
 
 @routes("threads/runs", "POST")
@@ -119,7 +132,8 @@ async def runs_submit_tool_outputs(call: Call) -> Response:
         return await _start(call, run, False)
     container = call.container
 
-    async def produce(emit: Emit) -> None:
+    async def produce(sent: Emit) -> None:
+        emit = _steps_shown(sent, frozenset())
         await emit("thread.run.step.completed", step)
         await emit("thread.run.queued", run)
         await container.executor.execute(run.tenant_id, run.thread_id, run.id, emit)
