@@ -14,7 +14,13 @@ import contextlib
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
-from core.domain.errors import ConcurrencyError, InvalidRequestError, NotFoundError, ServiceUnavailableError
+from core.domain.errors import (
+    ConcurrencyError,
+    InvalidRequestError,
+    NotFoundError,
+    RelayedError,
+    ServiceUnavailableError,
+)
 from core.domain.ids import is_upstream_id, new_id
 from core.domain.pagination import ListQuery, Page
 from core.logs import get_logger
@@ -93,6 +99,20 @@ class Ownership:
             except Exception:
                 _log.warning("an upstream object was left unowned", extra={"kind": kind, "id": created.get("id")})
             raise
+
+    async def delete(self, tenant_id: str, kind: Kind, object_id: str, upstream: UpstreamApi, path: str,
+                     deleted: JSON) -> JSON:
+        """Delete the tenant's object upstream, then its record; one already gone upstream (expired) is forgotten
+        too, and answered with ``deleted``."""
+        owner = await self.require(tenant_id, kind, object_id)
+        try:
+            answer = await upstream.call("DELETE", path)
+        except RelayedError as error:
+            if error.status != 404:
+                raise
+            answer = deleted
+        await self.forget(tenant_id, owner)
+        return answer
 
     async def refresh(self, tenant_id: str, owner: JSON, obj: JSON) -> None:
         """Replace the listed snapshot with the upstream's current object."""

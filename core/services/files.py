@@ -43,15 +43,8 @@ class FileService:
         return found
 
     async def delete(self, tenant_id: str, file_id: str) -> JSON:
-        owner = await self._ownership.require(tenant_id, "file", file_id)
-        try:
-            answer = await self._upstream.call("DELETE", f"files/{file_id}")
-        except RelayedError as error:
-            if error.status != 404:
-                raise
-            answer = {"id": file_id, "object": "file", "deleted": True}  # gone upstream already: forget it here too
-        await self._ownership.forget(tenant_id, owner)
-        return answer
+        return await self._ownership.delete(tenant_id, "file", file_id, self._upstream, f"files/{file_id}",
+                                            {"id": file_id, "object": "file", "deleted": True})
 
     async def content(self, tenant_id: str, file_id: str) -> Download:
         owner = await self._owner(tenant_id, file_id)

@@ -56,15 +56,9 @@ class VectorStoreService:
         return updated
 
     async def delete(self, tenant_id: str, store_id: str) -> JSON:
-        owner = await self._ownership.require(tenant_id, "vector_store", store_id)
-        try:
-            answer = await self._upstream.call("DELETE", f"vector_stores/{store_id}")
-        except RelayedError as error:
-            if error.status != 404:
-                raise
-            answer = {"id": store_id, "object": "vector_store.deleted", "deleted": True}
-        await self._ownership.forget(tenant_id, owner)
-        return answer
+        return await self._ownership.delete(tenant_id, "vector_store", store_id, self._upstream,
+                                            f"vector_stores/{store_id}",
+                                            {"id": store_id, "object": "vector_store.deleted", "deleted": True})
 
     async def search(self, tenant_id: str, store_id: str, fields: Mapping[str, Any]) -> JSON:
         await self._ownership.require(tenant_id, "vector_store", store_id)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 
 import openai
 import pytest
@@ -23,24 +22,6 @@ from openai.types.responses import (
 from tests.fake_responses import DEFAULT_TEXT, FakeResponsesServer, Usage, file_citation
 
 MODEL = "gpt-4o-mini"
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeResponsesServer]:
-    with FakeResponsesServer() as fake:
-        yield fake
-
-
-@pytest.fixture
-def fake(server: FakeResponsesServer) -> FakeResponsesServer:
-    server.reset()
-    return server
-
-
-@pytest.fixture
-def client(fake: FakeResponsesServer) -> Iterator[openai.OpenAI]:
-    with openai.OpenAI(base_url=f"{fake.url}/v1", api_key="x", max_retries=0) as sdk:
-        yield sdk
 
 
 def test_non_streamed_text_parses_into_a_response(fake: FakeResponsesServer, client: openai.OpenAI) -> None:

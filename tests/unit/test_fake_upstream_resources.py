@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import openai
 import pytest
@@ -32,24 +31,6 @@ from tests.fake_responses import FakeResponsesServer, code_interpreter_reply, st
 from tests.fake_upstream_tools import search_result
 
 MODEL = "gpt-4o-mini"
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeResponsesServer]:
-    with FakeResponsesServer() as fake:
-        yield fake
-
-
-@pytest.fixture
-def fake(server: FakeResponsesServer) -> FakeResponsesServer:
-    server.reset()
-    return server
-
-
-@pytest.fixture
-def client(fake: FakeResponsesServer) -> Iterator[openai.OpenAI]:
-    with openai.OpenAI(base_url=fake.base_url, api_key="x", max_retries=0) as sdk:
-        yield sdk
 
 
 def test_files_create_list_retrieve_content_delete(fake: FakeResponsesServer, client: openai.OpenAI) -> None:

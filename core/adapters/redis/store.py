@@ -79,26 +79,11 @@ end
 return false
 """
 
-# KEYS: docs hash, index. ARGV: first bound, last bound, 'rev' or '', count. ZRANGEBYLEX rather than ZRANGE … BYLEX
-# keeps Redis 6.0 (still the default of Azure Cache for Redis) supported.
-_SCAN = """
-local ids
-if ARGV[3] == 'rev' then
-  ids = redis.call('ZREVRANGEBYLEX', KEYS[2], ARGV[1], ARGV[2], 'LIMIT', 0, ARGV[4])
-else
-  ids = redis.call('ZRANGEBYLEX', KEYS[2], ARGV[1], ARGV[2], 'LIMIT', 0, ARGV[4])
-end
-local found = {}
-for _, id in ipairs(ids) do
-  local value = redis.call('HGET', KEYS[1], id)
-  if value then found[#found + 1] = value end
-end
-return found
-"""
-
 # KEYS: docs hash, index. ARGV: first bound, last bound, 'rev' or '', count, then ids to read. Returns {the ids'
-# values (false where absent), the scan as _SCAN returns it}: the point reads and the page of a list request in one
-# round trip, as one snapshot. The page is not read when an id is absent (the request is a 404 or a 400 then).
+# values (false where absent), the values of the index's ids between the bounds}: the point reads and the page of a
+# list request in one round trip, as one snapshot. The page is not read when an id is absent (the request is a 404
+# or a 400 then); with no ids to read, it is a plain scan. ZRANGEBYLEX rather than ZRANGE … BYLEX keeps Redis 6.0
+# (still the default of Azure Cache for Redis) supported.
 _GET_AND_SCAN = """
 local values, ids, missing = {}, {}, false
 for i = 5, #ARGV do
@@ -136,7 +121,8 @@ def _unavailable_as_503() -> Iterator[None]:
 
 
 def _scan_args(query: ListQuery) -> list[str | int]:
-    """ARGV of _SCAN: the exclusive lexicographic bounds in scan order, the direction and how many to read."""
+    """The scan's ARGV of _GET_AND_SCAN: the exclusive lexicographic bounds in scan order, the direction and how many
+    to read."""
     low, high = query.id_bounds()
     first, last = ("-" if low is None else f"({low}"), ("+" if high is None else f"({high}")
     bounds = [first, last, ""] if query.scan_ascending() else [last, first, "rev"]
@@ -157,7 +143,6 @@ class RedisStore:
         self._prefix = prefix
         # register_script does no I/O: the scripts run by EVALSHA and are loaded on the first NOSCRIPT reply.
         self._commit = client.register_script(_COMMIT)
-        self._scan = client.register_script(_SCAN)
         self._get_and_scan = client.register_script(_GET_AND_SCAN)
         self._drop = client.register_script(_DROP)
 
@@ -215,7 +200,7 @@ class RedisStore:
     async def scan(self, partition: Partition, index: str, query: ListQuery) -> Page[Document]:
         docs, _, index_prefix = self._keys(partition)
         with _unavailable_as_503():
-            values = await self._scan(keys=[docs, index_prefix + index], args=_scan_args(query))
+            _, values = await self._get_and_scan(keys=[docs, index_prefix + index], args=_scan_args(query))
         return page_from_scan([_decode(value) for value in values], query)
 
     async def commit(self, partition: Partition, writes: Sequence[Write]) -> list[str]:
