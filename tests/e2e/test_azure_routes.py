@@ -95,3 +95,30 @@ def test_the_v1_families_need_no_api_version(service: Service) -> None:
     for prefix in ("/v1", "/openai/v1"):
         response = httpx.get(f"{_root(service)}{prefix}/assistants", headers={"api-key": service.api_key})
         assert response.status_code == 200, prefix
+
+
+def test_files_and_vector_stores_through_both_azure_families(azure_client: openai.OpenAI,
+                                                             fake: FakeResponsesServer) -> None:
+    """What an Azure OpenAI file_search app does first: upload, index, search over it (issue 9)."""
+    data = b"The warranty lasts two years."
+    uploaded = azure_client.files.create(file=("warranty.txt", data), purpose="assistants")
+    assert azure_client.files.content(uploaded.id).read() == data
+    store = azure_client.vector_stores.create(name="docs")
+    batch = azure_client.vector_stores.file_batches.create_and_poll(store.id, file_ids=[uploaded.id],
+                                                                    poll_interval_ms=10)
+    assert batch.status == "completed" and batch.file_counts.completed == 1
+    assistant = azure_client.beta.assistants.create(
+        model="gpt-4o-mini", tools=[{"type": "file_search"}],
+        tool_resources={"file_search": {"vector_store_ids": [store.id]}})
+    thread = azure_client.beta.threads.create(messages=[{"role": "user", "content": "How long is the warranty?"}])
+    fake.reply_file_search("Two years.")
+    run = azure_client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id,
+                                                         poll_interval_ms=50)
+    assert run.status == "completed"
+    [reply] = azure_client.beta.threads.messages.list(thread.id, run_id=run.id).data
+    cited = [annotation.file_citation.file_id for part in reply.content if part.type == "text"  # type: ignore[union-attr]
+             for annotation in part.text.annotations if annotation.type == "file_citation"]
+    assert cited and set(cited) == {uploaded.id}
+    assert [model.id for model in azure_client.models.list()]
+    azure_client.vector_stores.delete(store.id)
+    assert azure_client.files.delete(uploaded.id).deleted
