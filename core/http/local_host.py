@@ -22,7 +22,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Route, Router
 
 from core.logs import get_logger
 
@@ -104,7 +104,35 @@ def build_app(root: Path = ROOT) -> Any:
             await shutdown()
 
     app = Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_allowed}, lifespan=lifespan)
+    app.router = _IndexedRouter(routes, lifespan)  # before the first request builds the middleware stack
     return _EncodedSlashesStayInSegments(app)
+
+
+def _bucket(path: str) -> tuple[int, str, str]:
+    """Segment count and the first two segments: literals in every route (the family and the resource)."""
+    segments = path.strip("/").split("/")
+    return len(segments), segments[0], segments[1] if len(segments) > 1 else ""
+
+
+class _IndexedRouter(Router):
+    """Starlette's router, but a request is matched only against the routes of its bucket (a handful) rather than
+    all ~140 in turn, which cost about 50 µs per request (404, 405 and slash redirects behave as before)."""
+
+    def __init__(self, routes: list[Route], lifespan: Any) -> None:
+        super().__init__(routes=routes, lifespan=lifespan)
+        buckets: dict[tuple[int, str, str], list[Route]] = {}
+        for route in routes:
+            assert "{" not in "".join(_bucket(route.path)[1:]), route.path  # the bucket key must be literal
+            buckets.setdefault(_bucket(route.path), []).append(route)
+        self._buckets = {key: Router(routes=bucket) for key, bucket in buckets.items()}
+        self._unknown = Router(routes=[])
+
+    async def app(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await super().app(scope, receive, send)  # lifespan
+            return
+        scope.setdefault("router", self)
+        await self._buckets.get(_bucket(scope["path"]), self._unknown).app(scope, receive, send)
 
 
 class _EncodedSlashesStayInSegments:
