@@ -183,6 +183,16 @@ class Repository:
             scanned = await self.store.scan(partition, index, query)
         return docs, Page([doc.body for doc in scanned.data], scanned.has_more)
 
+    async def find_many(self, partition: Partition, tenant_id: str,
+                        *wanted: tuple[type[_Stored], str]) -> list[Any]:
+        """Each of ``wanted`` as its typed object, or ``None`` where it is missing; one round trip where the store
+        can read several documents at once."""
+        usable = self._well_formed(partition, wanted)
+        found = await self._get_many(partition, [object_id for _, object_id in wanted[:usable]])
+        kept = [_kept(model, doc, tenant_id) for (model, _), doc in zip(wanted, found, strict=False)]
+        return [None if doc is None else _typed(model, doc) for (model, _), doc in
+                zip(wanted, kept + [None] * (len(wanted) - len(kept)), strict=True)]
+
     async def find(self, model: type[M], partition: Partition, object_id: str, tenant_id: str) -> M | None:
         if not is_well_formed(object_id, _PREFIXES[model]) or (
                 partition.container == "threads" and not is_well_formed(partition.key, "thread")):

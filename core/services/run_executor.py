@@ -23,7 +23,8 @@ from functools import partial
 from typing import Any, TypeVar
 
 from core.domain.errors import ConcurrencyError, ServiceUnavailableError, UpstreamError
-from core.domain.models import JSON, Message, Run, RunStep, _Stored
+from core.domain.models import JSON, Message, Run, RunStep, Thread, _Stored
+from core.domain.run_status import ACTIVE
 from core.logs import get_logger
 from core.ports.clock import Clock
 from core.ports.responses import ResponsesGateway
@@ -31,12 +32,12 @@ from core.ports.telemetry import NO_TELEMETRY, RunTelemetry, observed_execution
 
 from ._cancel import CancelSignals
 from ._history import history_request
+from ._outcome import settle_outcome
 from ._repository import Repository, thread_partition
 from ._run_lifecycle import RunLifecycle
-from ._run_state import move
 from ._tool_files import ToolFiles
-from ._turn import Emit, Event, Store, Turn
-from .translation import run_error_code, step_error_code, usage_of
+from ._turn import Emit, Store, Turn
+from .translation import usage_of
 
 __all__ = ["LeaseLost", "RunExecutor", "discard"]
 
@@ -261,8 +262,10 @@ class RunExecutor:
             mine.output_items = [*mine.output_items, *turn.output_items]
         partition = thread_partition(mine.thread_id)
         while True:
-            stored = await execution.persist(
-                lambda: self._repository.find(Run, partition, mine.id, mine.tenant_id))
+            found = await execution.persist(lambda: self._repository.find_many(
+                partition, mine.tenant_id, (Run, mine.id), (Thread, mine.thread_id)))
+            stored: Run | None = found[0]
+            thread: Thread | None = found[1]
             if stored is None:
                 return None  # the thread was deleted
             if stored.lease_owner != execution.owner or stored.status not in ("in_progress", "cancelling"):
@@ -275,56 +278,27 @@ class RunExecutor:
                 run.status = "cancelling"
                 if outcome == "requires_action":  # a run wanting tool outputs is cancelled; a reached end stands
                     outcome = "cancelled"
-            events = self._outcome(run, turn, outcome, error=error, reason=reason)
+            events = settle_outcome(run, turn, outcome, self._clock.now(), error=error, reason=reason)
             objects = turn.objects() if turn is not None else []
             new = [obj for obj in objects if obj.id not in execution.stored]
             changed = [obj for obj in objects if obj.id in execution.stored]
+            # A run at rest frees its thread in the same commit (a run waiting for tool outputs keeps it).
+            freed = [thread] if thread is not None and thread.active_run_id == run.id and run.status not in ACTIVE \
+                else []
+            for released in freed:
+                released.active_run_id = None
             try:
-                await execution.persist(partial(self._repository.save, partition, create=new, replace=[run, *changed]))
+                await execution.persist(partial(self._repository.save, partition, create=new,
+                                                replace=[run, *changed, *freed]))
             except ConcurrencyError:
                 await self._refresh(changed)
                 continue
             for event in events:
                 await emit(event.name, event.payload)
             await emit(f"thread.run.{run.status}", run)
-            await self._lifecycle.release(run)
+            if run.status not in ACTIVE:
+                await self._lifecycle.unregister(run.id)
             return run
-
-    def _outcome(self, run: Run, turn: Turn | None, outcome: str, *, error: UpstreamError | None,
-                 reason: str | None) -> list[Event]:
-        """Apply ``outcome`` to ``run`` (and the turn's objects); the events to announce before the run's own."""
-        now = self._clock.now()
-        events: list[Event] = []
-        terminal: JSON = (turn.terminal or {}) if turn is not None else {}
-        details: dict[str, Any] = {}
-        message_reason: str | None = None
-        step_error: JSON | None = None
-        if outcome == "cancelled":  # the stream shows the cancel taking effect, whoever asked for it
-            if run.status == "in_progress":
-                move(run, "cancelling", now)
-            events.append(Event("thread.run.cancelling", run.model_copy()))
-        if outcome == "incomplete":
-            message_reason, details["incomplete_details"] = _incomplete(terminal, reason)
-        if outcome == "failed":
-            upstream_error = terminal.get("error") or {}
-            code = run_error_code(error.code if error else upstream_error.get("code"), error.status if error else None)
-            message = error.message if error else upstream_error.get("message") or "The model failed to respond."
-            details["last_error"] = {"code": code, "message": message}
-            step_error = {"code": step_error_code(code), "message": message}
-        if turn is not None:
-            events += turn.finish(outcome, now, message_reason=message_reason, step_error=step_error)
-        if outcome == "requires_action" and turn is not None and turn.tool_step is not None:
-            run.pending_tool_calls = list(turn.function_calls)
-            run.pending_step_id = turn.tool_step.id
-            run.pending_usage = usage_of(terminal)
-            run.required_action = {"type": "submit_tool_outputs", "submit_tool_outputs": {"tool_calls": [
-                {"id": call.id, "type": "function", "function": {"name": call.name, "arguments": call.arguments}}
-                for call in turn.function_calls
-            ]}}
-        move(run, outcome, now, **details)
-        run.lease_owner = run.lease_expires_at = None
-        run.attempts = 0
-        return events
 
     async def _refresh(self, changed: list[_Stored]) -> None:
         """After a lost race, take the versions (and client-set metadata) of the turn's stored objects."""
@@ -335,14 +309,3 @@ class RunExecutor:
             if isinstance(obj, Message | RunStep) and isinstance(stored, Message | RunStep):
                 obj._etag, obj.metadata = stored._etag, stored.metadata
 
-
-def _incomplete(terminal: JSON, own_reason: str | None) -> tuple[str, JSON]:
-    """(message ``incomplete_details.reason``, run ``incomplete_details``) for an incomplete outcome (§4.10)."""
-    if own_reason is not None:  # our own token budget stopped the run before calling
-        return "max_tokens", {"reason": own_reason}
-    upstream = (terminal.get("incomplete_details") or {}).get("reason")
-    if upstream == "content_filter":
-        return "content_filter", {}
-    if upstream == "max_output_tokens":
-        return "max_tokens", {"reason": "max_completion_tokens"}
-    return "max_tokens", {}
