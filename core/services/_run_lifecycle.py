@@ -113,12 +113,17 @@ class RunLifecycle:
         except ApiError:  # a stale entry costs the sweep one read, and the sweep removes it
             _log.warning("could not remove a finished run from the registry", extra={"run_id": run_id})
 
-    async def claim(self, tenant_id: str, thread_id: str, run_id: str, owner: str) -> Run | None:
+    async def claim(self, tenant_id: str, thread_id: str, run_id: str, owner: str,
+                    known: Run | None = None) -> Run | None:
         """Take the run for ``owner``: a queued run, or one whose lease lapsed (take-over). ``None`` when it is not
-        ours to execute: another executor holds it, it waits for tool outputs, it is over, or it does not exist."""
+        ours to execute: another executor holds it, it waits for tool outputs, it is over, or it does not exist.
+        ``known`` is the run as this process just stored it (a streamed create): the claim is conditional on that
+        version, so it is read only if it changed meanwhile."""
+        unread = [known.model_copy(deep=True)] if known is not None and known.id == run_id else []
 
         async def attempt() -> Run | None:
-            run = await self._repository.find(Run, thread_partition(thread_id), run_id, tenant_id)
+            run = unread.pop() if unread else await self._repository.find(
+                Run, thread_partition(thread_id), run_id, tenant_id)
             if run is None:
                 return None
             now = self._clock.now()

@@ -95,12 +95,13 @@ class RunExecutor:
         self._stragglers: set[asyncio.Future[Any]] = set()  # stopped tasks still finishing a store call
 
     @observed_execution
-    async def execute(self, tenant_id: str, thread_id: str, run_id: str, emit: Emit = discard) -> Run | None:
+    async def execute(self, tenant_id: str, thread_id: str, run_id: str, emit: Emit = discard,
+                      known: Run | None = None) -> Run | None:
         """Take a queued (or lapsed) run through one Responses call to its next resting status; ``None`` if it was
         not this executor's to run, or its lease was lost to a store outage (take-over finishes it)."""
         signal = self._signals.watch(run_id)  # before the run is ours, so no cancel can slip in between
         try:
-            run = await self._lifecycle.claim(tenant_id, thread_id, run_id, owner=uuid.uuid4().hex)
+            run = await self._lifecycle.claim(tenant_id, thread_id, run_id, owner=uuid.uuid4().hex, known=known)
             if run is None:
                 return None
             execution = _Execution(run, run.lease_owner or "", self._clock)

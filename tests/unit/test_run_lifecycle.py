@@ -241,3 +241,21 @@ def _fast_beats(monkeypatch: pytest.MonkeyPatch) -> None:
         original(self, *args, **kwargs)
 
     monkeypatch.setattr(run_executor.RunExecutor, "__init__", init)
+
+
+async def test_a_streamed_claim_from_the_run_as_created_skips_the_read_but_not_a_change(clock: FakeClock) -> None:
+    """A streamed create hands the executor the run it just stored; if anything changed it since (here a cancel),
+    the conditional claim fails, the run is read again, and the change stands."""
+    container = _container(clock)
+    thread_id, run_id = await _queued_run(container)
+    as_created = await container.runs.retrieve(TENANT, thread_id, run_id)
+    await container.run_control.cancel(TENANT, thread_id, run_id)
+    assert await container.executor.execute(TENANT, thread_id, run_id, known=as_created) is None  # not claimed
+    assert (await container.runs.retrieve(TENANT, thread_id, run_id)).status == "cancelled"
+    assert await _replies(container, thread_id, run_id) == []
+
+    thread_id, run_id = await _queued_run(container)
+    as_created = await container.runs.retrieve(TENANT, thread_id, run_id)
+    finished = await container.executor.execute(TENANT, thread_id, run_id, known=as_created)
+    assert finished is not None and finished.status == "completed"
+    assert as_created.status == "queued"  # the caller's copy is not the one claimed

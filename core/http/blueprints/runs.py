@@ -59,7 +59,7 @@ async def _start(call: Call, run: Run, stream: bool, thread: Thread | None = Non
             await emit("thread.created", thread)
         await emit("thread.run.created", run)
         await emit("thread.run.queued", run)
-        await container.executor.execute(run.tenant_id, run.thread_id, run.id, emit)
+        await container.executor.execute(run.tenant_id, run.thread_id, run.id, emit, known=run)
 
     return event_stream(produce)
 
@@ -136,6 +136,6 @@ async def runs_submit_tool_outputs(call: Call) -> Response:
         emit = _steps_shown(sent, frozenset())
         await emit("thread.run.step.completed", step)
         await emit("thread.run.queued", run)
-        await container.executor.execute(run.tenant_id, run.thread_id, run.id, emit)
+        await container.executor.execute(run.tenant_id, run.thread_id, run.id, emit, known=run)
 
     return event_stream(produce)
