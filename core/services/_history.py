@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from core.domain.ids import creation_key
 from core.domain.models import JSON, Message, Run, RunStep
-from core.domain.pagination import ListQuery
+from core.domain.pagination import ListQuery, Page
 
 from ._repository import Repository, thread_partition
 from .translation import MAX_HISTORY_MESSAGES, MIN_OUTPUT_TOKENS, build_request
@@ -39,11 +40,13 @@ async def _history(repository: Repository, run: Run) -> list[Message | RunStep]:
     limit = MAX_HISTORY_MESSAGES
     if run.truncation_strategy.get("type") == "last_messages" and run.truncation_strategy.get("last_messages"):
         limit = min(limit, int(run.truncation_strategy["last_messages"]))
-    messages = (await repository.page(Message, partition, "messages", ListQuery(limit, "desc"))).data
-    messages = [message for message in messages if message.run_id != run.id]
+    recent: list[Page[Any]] = await repository.pages(
+        partition, (Message, "messages", ListQuery(limit, "desc")), (RunStep, "tool_steps", ListQuery(100, "desc")))
+    recent_messages: list[Message] = recent[0].data
+    recent_steps: list[RunStep] = recent[1].data
+    messages = [message for message in recent_messages if message.run_id != run.id]
     oldest = creation_key(messages[-1].id if messages else run.id)
-    steps = (await repository.page(RunStep, partition, "tool_steps", ListQuery(100, "desc"))).data
-    steps = [step for step in steps if step.run_id != run.id and creation_key(step.id) > oldest]
+    steps = [step for step in recent_steps if step.run_id != run.id and creation_key(step.id) > oldest]
     merged: list[Message | RunStep] = [*messages, *steps]
     return sorted(merged, key=lambda entry: creation_key(entry.id))
 

@@ -78,14 +78,16 @@ def as_model(model: type[M], doc: Document) -> M:
 
 @runtime_checkable
 class FusedReads(Protocol):
-    """What a store may offer beyond the port: several point reads, with or without a scan, in one round trip (Redis:
-    one ``HMGET`` or one script, a snapshot; Cosmos DB: requests sent concurrently). Stores without it are read with
-    ``get`` and ``scan`` one after another."""
+    """What a store may offer beyond the port: several point reads, with or without a scan, or several scans, in one
+    round trip (Redis: one ``HMGET``, one script or one pipeline; Cosmos DB: requests sent concurrently). Stores without
+    it are read with ``get`` and ``scan`` one after another."""
 
     async def get_many(self, partition: Partition, doc_ids: Sequence[str]) -> list[Document | None]: ...
 
     async def get_and_scan(self, partition: Partition, doc_ids: Sequence[str], index: str,
                            query: ListQuery) -> tuple[list[Document | None], Page[Document]]: ...
+
+    async def scan_many(self, partition: Partition, scans: Sequence[tuple[str, ListQuery]]) -> list[Page[Document]]: ...
 
 
 def _fused(store: DocumentStore) -> FusedReads | None:
@@ -192,6 +194,14 @@ class Repository:
         kept = [_kept(model, doc, tenant_id) for (model, _), doc in zip(wanted, found, strict=False)]
         return [None if doc is None else _typed(model, doc) for (model, _), doc in
                 zip(wanted, kept + [None] * (len(wanted) - len(kept)), strict=True)]
+
+    async def pages(self, partition: Partition, *scans: tuple[type[_Stored], str, ListQuery]) -> list[Page[Any]]:
+        """Pages of several indexes (no cursors), in one round trip where the store can scan several at once."""
+        fused = _fused(self.store)
+        found = (await fused.scan_many(partition, [(index, query) for _, index, query in scans]) if fused is not None
+                 else [await self.store.scan(partition, index, query) for _, index, query in scans])
+        return [Page([_typed(model, doc) for doc in page.data], page.has_more)
+                for (model, _, _), page in zip(scans, found, strict=True)]
 
     async def find(self, model: type[M], partition: Partition, object_id: str, tenant_id: str) -> M | None:
         if not is_well_formed(object_id, _PREFIXES[model]) or (

@@ -37,6 +37,10 @@ async def test_concurrent_reads_answer_as_get_and_scan(cosmos_settings: Settings
                                                        (await store.scan(partition, "messages", query)).data]
         assert [doc is None for doc in await store.get_many(partition, [ids[0], missing, thread_id])] == [
             False, True, False]
+        scans = [("messages", ListQuery(limit=2)), ("tool_steps", ListQuery(limit=100))]
+        pages = await store.scan_many(partition, scans)
+        assert [[doc.body for doc in page.data] for page in pages] == [
+            [doc.body for doc in (await store.scan(partition, index, query)).data] for index, query in scans]
 
         repository = Repository(store)
         _, message = await repository.load_documents(partition, TENANT, (Thread, thread_id), (Message, ids[2]))

@@ -103,6 +103,33 @@ async def test_absent_ids_read_as_none_in_place_and_skip_the_scan(store: RedisSt
     assert found == [] and [doc.body["id"] for doc in page.data] == ids[::-1]
 
 
+async def test_scan_many_answers_as_scans_one_after_another(store: RedisStore) -> None:
+    partition, ids = await _thread_with_messages(store, 7)
+    scans = [("messages", ListQuery(limit=3)), ("tool_steps", ListQuery(limit=100)),
+             ("messages", ListQuery(limit=2, order="asc", after=ids[1]))]
+    assert await store.scan_many(partition, scans) == [await store.scan(partition, index, query)
+                                                        for index, query in scans]
+
+
+async def test_a_runs_history_is_read_in_one_round_trip(store: RedisStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    partition, ids = await _thread_with_messages(store, 5)
+    repository = Repository(store)
+    scans = ((Message, "messages", ListQuery(limit=500)), (Thread, "tool_steps", ListQuery(limit=100)))
+    await repository.pages(partition, *scans)  # loads the script
+    sent: list[str] = []
+    pipeline = store._client.pipeline
+
+    def counted(*args: Any, **options: Any) -> Any:
+        sent.append("PIPELINE")
+        return pipeline(*args, **options)
+
+    monkeypatch.setattr(store._client, "pipeline", counted)
+    commands = Commands(store, monkeypatch)
+    messages, steps = await repository.pages(partition, *scans)
+    assert sent == ["PIPELINE"] and commands.sent == []  # both scans went in the one pipeline
+    assert [message.id for message in messages.data] == ids[::-1] and steps.data == []
+
+
 async def test_a_list_and_a_retrieve_are_one_command_each(store: RedisStore, monkeypatch: pytest.MonkeyPatch) -> None:
     partition, ids = await _thread_with_messages(store, 30)
     repository = Repository(store)

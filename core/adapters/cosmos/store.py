@@ -188,6 +188,10 @@ class CosmosStore:
         found, page = await asyncio.gather(self.get_many(partition, doc_ids), self.scan(partition, index, query))
         return found, page
 
+    async def scan_many(self, partition: Partition, scans: Sequence[tuple[str, ListQuery]]) -> list[Page[Document]]:
+        """Several queries of one partition sent together."""
+        return list(await asyncio.gather(*(self.scan(partition, index, query) for index, query in scans)))
+
     async def scan(self, partition: Partition, index: str, query: ListQuery) -> Page[Document]:
         container = await self._container(partition.container)
         wanted = query.limit + 1

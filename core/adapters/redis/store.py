@@ -197,6 +197,17 @@ class RedisStore:
         found = [None if value is None else _decode(value) for value in values]  # Lua's false arrives as None
         return found, page_from_scan([_decode(value) for value in scanned], query)
 
+    async def scan_many(self, partition: Partition, scans: Sequence[tuple[str, ListQuery]]) -> list[Page[Document]]:
+        """Several scans of one partition in one round trip (a pipeline of the scan script)."""
+        docs, _, index_prefix = self._keys(partition)
+        with _unavailable_as_503():
+            async with self._client.pipeline(transaction=False) as pipe:
+                for index, query in scans:
+                    await self._get_and_scan(keys=[docs, index_prefix + index], args=_scan_args(query), client=pipe)
+                results = await pipe.execute()
+        return [page_from_scan([_decode(value) for value in values], query)
+                for (_, values), (_, query) in zip(results, scans, strict=True)]
+
     async def scan(self, partition: Partition, index: str, query: ListQuery) -> Page[Document]:
         docs, _, index_prefix = self._keys(partition)
         with _unavailable_as_503():
