@@ -180,6 +180,7 @@ class FakeVectorStores:
             self._route(f"{base}/files", self._add_file, "POST"),
             self._route(f"{base}/files", self._list_files, "GET"),
             self._route(f"{base}/files/{{file_id}}", self._file, "GET", "POST", "DELETE"),
+            self._route(f"{base}/files/{{file_id}}/content", self._file_content, "GET"),
             self._route(f"{base}/file_batches", self._create_batch, "POST"),
             self._route(f"{base}/file_batches/{{batch_id}}", self._batch, "GET"),
             self._route(f"{base}/file_batches/{{batch_id}}/cancel", self._batch, "POST"),
@@ -280,6 +281,15 @@ class FakeVectorStores:
         else:
             self._read([entry])
         return self._ok(entry.to_json(store.id))
+
+    def _file_content(self, request: Request, body: Json, store: _Store) -> Response:
+        """The parsed text of an ingested file: here its bytes as UTF-8, in one chunk."""
+        entry, stored = store.files.get(request.path_params["file_id"]), self._files.get(request.path_params["file_id"])
+        if entry is None or stored is None:
+            return api_error(404, f"No file found with id '{request.path_params['file_id']}'.", param="file_id")
+        text = stored.data.decode("utf-8", "replace") if entry.status == "completed" else ""
+        return self._ok({"object": "vector_store.file_content.page", "data": [{"type": "text", "text": text}],
+                         "has_more": False, "next_page": None})
 
     def _create_batch(self, request: Request, body: Json, store: _Store) -> Response:
         shared = {key: body[key] for key in ("attributes", "chunking_strategy") if key in body}

@@ -126,6 +126,8 @@ def test_upload_and_poll_helpers(client: openai.OpenAI, fake: FakeResponsesServe
                                                      poll_interval_ms=5)
     assert one.status == "completed" and fake.files.get(one.id) is not None
     assert client.files.retrieve(one.id).filename == "one.txt"  # uploaded through the service: the tenant's
+    [chunk] = client.vector_stores.files.content(one.id, vector_store_id=store.id)  # the text the upstream parsed
+    assert chunk.type == "text" and chunk.text == "one"
 
     existing = upload(client, b"three", "three.txt").id
     batch = client.vector_stores.file_batches.upload_and_poll(

@@ -11,7 +11,7 @@ from core.http.local_host import _functions
 
 def test_every_function_is_async_and_typed_for_the_worker() -> None:
     functions = {function.get_function_name(): function for function in _functions()}
-    assert len(functions) == 141  # 46 HTTP functions in three route families, and 3 jobs
+    assert len(functions) == 144  # 47 HTTP functions in three route families, and 3 jobs
     for name, function in functions.items():
         handler = function.get_user_function()
         assert inspect.iscoroutinefunction(handler), name

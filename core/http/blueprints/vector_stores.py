@@ -77,6 +77,13 @@ async def vector_store_files_retrieve(call: Call) -> dict[str, Any]:
                                                       f"files/{call.path('file_id')}")
 
 
+@routes("vector_stores/{vector_store_id}/files/{file_id}/content", "GET")
+async def vector_store_files_content(call: Call) -> dict[str, Any]:
+    call.query()
+    return await call.container.vector_stores.forward(call.tenant_id, call.path("vector_store_id"), "GET",
+                                                      f"files/{call.path('file_id')}/content")
+
+
 @routes("vector_stores/{vector_store_id}/files/{file_id}", "POST")
 async def vector_store_files_update(call: Call) -> dict[str, Any]:
     body = parse(FileAttributes, await call.body())
