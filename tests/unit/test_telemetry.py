@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,8 @@ from core.adapters.telemetry.otel import OpenTelemetry
 from core.bootstrap import Container, build
 from core.config import Settings, parse_api_keys
 from core.domain.errors import UpstreamError
+from core.domain.pagination import ListQuery, Page
+from core.ports.store import Document, Partition
 from core.ports.telemetry import NO_TELEMETRY
 from tests.fakes import FakeClock, ScriptedGateway, text_events
 
@@ -111,7 +113,8 @@ async def test_each_run_execution_is_one_trace_with_store_and_upstream_spans_bel
         assert below and all(child.parent is not None and child.parent.span_id == span.context.span_id
                              for child in below)  # direct children, one level
         names = {child.name for child in below}
-        assert {"store.get", "store.scan", "store.commit", "responses.create"} <= names, names
+        # The history's scans and the outcome's reads go through the fused reads, so traced stores keep them.
+        assert {"store.get", "store.scan_many", "store.get_many", "store.commit", "responses.create"} <= names, names
         assert all(child.attributes and child.attributes["db.collection.name"] in ("threads", "assistants")
                    for child in below if child.name.startswith("store."))
         [upstream] = [child for child in below if child.name == "responses.create"]
@@ -121,6 +124,31 @@ async def test_each_run_execution_is_one_trace_with_store_and_upstream_spans_bel
         assert upstream.attributes["gen_ai.system"] == "openai"
     # The API calls that set the runs up (creating assistants, threads, runs) made no spans of their own.
     assert {span.context.trace_id for span in exported.finished()} == {span.context.trace_id for span in runs}
+
+
+class FusedStore(MemoryStore):
+    """A store with a fused read of several scans (as Redis and Cosmos DB have), counting its use."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fused_scans = 0
+
+    async def scan_many(self, partition: Partition, scans: Sequence[tuple[str, ListQuery]]) -> list[Page[Document]]:
+        self.fused_scans += 1
+        return [await self.scan(partition, index, query) for index, query in scans]
+
+
+async def test_a_traced_store_keeps_the_stores_fused_reads(exported: Exported, clock: FakeClock,
+                                                           gateway: ScriptedGateway) -> None:
+    """Tracing must not cost a store its single round trip: the fused read of the wrapped store is the one used."""
+    store = FusedStore()
+    container = build(Settings(api_keys={"sk-test": TENANT}), store=store, clock=clock, gateway=gateway,
+                      telemetry=exported.telemetry)
+    _, thread_id, run_id = await _queued_run(container)
+    await container.executor.execute(TENANT, thread_id, run_id)
+    assert store.fused_scans == 1  # the run's history: two scans, one call
+    [span] = exported.named("store.scan_many")
+    assert span.attributes is not None and span.attributes["assistants.store.scans"] == 2
 
 
 async def test_a_failed_upstream_call_marks_its_span_and_the_run(

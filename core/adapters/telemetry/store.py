@@ -47,6 +47,40 @@ class TracedStore:
             span.set_attribute("assistants.store.returned", len(page.data))
             return page
 
+    # The fused reads of core.services._repository.FusedReads: offered whatever the store is, so tracing never costs
+    # a store its single round trip; a store without them is read one call after another, as the repository would.
+
+    async def get_many(self, partition: Partition, doc_ids: Sequence[str]) -> list[Document | None]:
+        attributes = self._attributes("get_many", partition, {"assistants.store.documents": len(doc_ids)})
+        with self._instruments.span("store.get_many", attributes):
+            fused = getattr(self._store, "get_many", None)
+            if fused is not None:
+                found: list[Document | None] = await fused(partition, doc_ids)
+                return found
+            return [await self._store.get(partition, doc_id) for doc_id in doc_ids]
+
+    async def get_and_scan(self, partition: Partition, doc_ids: Sequence[str], index: str,
+                           query: ListQuery) -> tuple[list[Document | None], Page[Document]]:
+        attributes = self._attributes("get_and_scan", partition, {"assistants.store.documents": len(doc_ids),
+                                                                  "assistants.store.index": index,
+                                                                  "assistants.store.limit": query.limit})
+        with self._instruments.span("store.get_and_scan", attributes):
+            fused = getattr(self._store, "get_and_scan", None)
+            if fused is not None:
+                both: tuple[list[Document | None], Page[Document]] = await fused(partition, doc_ids, index, query)
+                return both
+            found = [await self._store.get(partition, doc_id) for doc_id in doc_ids]
+            return found, await self._store.scan(partition, index, query)
+
+    async def scan_many(self, partition: Partition, scans: Sequence[tuple[str, ListQuery]]) -> list[Page[Document]]:
+        attributes = self._attributes("scan_many", partition, {"assistants.store.scans": len(scans)})
+        with self._instruments.span("store.scan_many", attributes):
+            fused = getattr(self._store, "scan_many", None)
+            if fused is not None:
+                pages: list[Page[Document]] = await fused(partition, scans)
+                return pages
+            return [await self._store.scan(partition, index, query) for index, query in scans]
+
     async def commit(self, partition: Partition, writes: Sequence[Write]) -> list[str]:
         attributes = self._attributes("commit", partition, {"assistants.store.writes": len(writes)})
         with self._instruments.span("store.commit", attributes):
