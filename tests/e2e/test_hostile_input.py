@@ -125,6 +125,7 @@ def settle(api: httpx.Client, thread_id: str, run_id: str) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------- the store, watched
 
 WELL_FORMED = re.compile(r"(asst|thread|msg|run|step)_[0-9A-Za-z]{1,64}")
+UPSTREAM_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")  # core.domain.ids.is_upstream_id, '..' aside
 REGISTRY_KEY = "_active_runs"  # the thread-container partition listing active runs (core.services._run_lifecycle)
 
 
@@ -150,6 +151,9 @@ def _plausible(container: str, key: str, doc_id: str | None) -> bool:
     thread_key = bool(WELL_FORMED.fullmatch(key) and key.startswith("thread_")) or key == REGISTRY_KEY
     if container == "threads" and not thread_key:
         return False
+    if doc_id is not None and container == "assistants" and not doc_id.startswith("asst_"):
+        # A tenant's ownership records: an upstream id (file-…, vs_…, cfile_…) or a creation-ordered entry (owned_…).
+        return bool(UPSTREAM_ID.fullmatch(doc_id))
     return doc_id is None or bool(
         WELL_FORMED.fullmatch(doc_id) and doc_id.startswith("asst_") == (container == "assistants"))
 
@@ -190,6 +194,26 @@ def store_spy(service: Service, monkeypatch: pytest.MonkeyPatch) -> StoreSpy:
     async def spy_drop(partition: Partition) -> Any:
         note(partition)
         return await drop(partition)
+
+    # The fused reads of Redis and Cosmos DB (core.services._repository.FusedReads), where the store has them.
+    async def spy_get_many(partition: Partition, doc_ids: Any) -> Any:
+        for doc_id in doc_ids:
+            note(partition, doc_id)
+        return await fused["get_many"](partition, doc_ids)
+
+    async def spy_get_and_scan(partition: Partition, doc_ids: Any, index: str, query: Any) -> Any:
+        for doc_id in doc_ids:
+            note(partition, doc_id)
+        return await fused["get_and_scan"](partition, doc_ids, index, query)
+
+    async def spy_scan_many(partition: Partition, scans: Any) -> Any:
+        note(partition)
+        return await fused["scan_many"](partition, scans)
+
+    fused = {name: getattr(store, name) for name in ("get_many", "get_and_scan", "scan_many") if hasattr(store, name)}
+    spies = {"get_many": spy_get_many, "get_and_scan": spy_get_and_scan, "scan_many": spy_scan_many}
+    for name in fused:
+        monkeypatch.setattr(store, name, spies[name])
 
     monkeypatch.setattr(store, "get", spy_get)
     monkeypatch.setattr(store, "scan", spy_scan)
