@@ -14,7 +14,7 @@ from ._objects import merge_metadata, new_message
 from ._repository import Body, Repository, thread_partition
 from ._retry import retry_on_conflict
 from ._run_lifecycle import RunLifecycle
-from ._tool_files import ToolFiles, with_search_store
+from ._tool_files import ToolFiles, search_attachments, with_search_store
 
 __all__ = ["MessageService"]
 
@@ -33,9 +33,11 @@ class MessageService:
         """Append a message; refused while a run is active on the thread (that run would not see it). Files it
         attaches for ``file_search`` go into the thread's vector store first."""
         await self._tool_files.check(tenant_id, messages=[fields])
-        thread = await self._thread(tenant_id, thread_id)
-        await self._refuse_if_busy(thread)
-        store_id = await self._tool_files.index_attachments(tenant_id, thread, [fields])
+        store_id: str | None = None
+        if search_attachments([fields]):  # otherwise the message costs no read more than it did
+            thread = await self._thread(tenant_id, thread_id)
+            await self._refuse_if_busy(thread)
+            store_id = await self._tool_files.index_attachments(tenant_id, thread, [fields])
 
         async def attempt() -> Message:
             thread = await self._thread(tenant_id, thread_id)

@@ -23,7 +23,7 @@ from ._repository import Body, Repository, assistants_of, thread_partition
 from ._retry import retry_on_conflict
 from ._run_lifecycle import RunLifecycle, lapsed, overdue
 from ._run_state import RUN_EXPIRY_SECONDS
-from ._tool_files import ToolFiles, with_search_store
+from ._tool_files import ToolFiles, search_attachments, with_search_store
 
 __all__ = ["RunService", "settled"]
 
@@ -106,7 +106,7 @@ class RunService:
         await self._check(tenant_id, options, additional_messages, "additional_messages")
         run_id = new_id("run")
         store_id: str | None = None
-        if additional_messages:
+        if search_attachments(additional_messages):
             thread = await self._repository.load(Thread, thread_partition(thread_id), thread_id, tenant_id)
             await self._refuse_if_busy(thread)
             store_id = await self._tool_files.index_attachments(tenant_id, thread, additional_messages)
