@@ -7,6 +7,7 @@ either way a model is accepted as before, and a wrong one fails the run.
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from core.domain.errors import ApiError, InvalidRequestError, NotFoundError
@@ -26,6 +27,7 @@ class ModelCatalog:
         self._listed: JSON | None = None
         self._read_at = -_FRESH_SECONDS
         self._failed_at = -_RETRY_SECONDS
+        self._reading = asyncio.Lock()
 
     async def list(self) -> JSON:
         listed = await self._list()
@@ -55,11 +57,21 @@ class ModelCatalog:
             raise InvalidRequestError(error.message, param=param, code="model_not_found")
 
     async def _list(self) -> JSON | None:
-        now = time.monotonic()
-        if self._listed is not None and now - self._read_at < _FRESH_SECONDS:
+        if self._fresh():
             return self._listed
-        if now - self._failed_at < _RETRY_SECONDS:
-            return self._listed  # a stale list beats none
+        async with self._reading:  # the creates arriving together after a cold start ask the upstream once
+            if self._fresh():
+                return self._listed
+            return await self._read()
+
+    def _fresh(self) -> bool:
+        """Whether the list in hand will do: read recently, or the upstream failed to give one recently."""
+        now = time.monotonic()
+        read_lately = self._listed is not None and now - self._read_at < _FRESH_SECONDS
+        return read_lately or now - self._failed_at < _RETRY_SECONDS
+
+    async def _read(self) -> JSON | None:
+        now = time.monotonic()
         try:
             listed = await self._upstream.call("GET", "models")
         except ApiError as error:

@@ -24,7 +24,7 @@ from core.domain.errors import (
 from core.domain.ids import is_upstream_id, new_id
 from core.domain.pagination import ListQuery, Page
 from core.logs import get_logger
-from core.ports.store import INDEXES_FIELD, Create, Delete, DocumentStore, Partition, Replace
+from core.ports.store import INDEXES_FIELD, Create, Delete, Document, DocumentStore, Partition, Replace
 from core.ports.upstream_api import UpstreamApi
 
 __all__ = ["Kind", "Ownership", "Reference"]
@@ -132,6 +132,11 @@ class Ownership:
 
     async def page(self, tenant_id: str, kind: Kind, index: str, query: ListQuery) -> Page[JSON]:
         """A page of the tenant's snapshots, in creation order; cursors are upstream ids the tenant owns."""
+        found = await self.entries(tenant_id, kind, index, query)
+        return Page([entry.body["object"] for entry in found.data], found.has_more)
+
+    async def entries(self, tenant_id: str, kind: Kind, index: str, query: ListQuery) -> Page[Document]:
+        """:meth:`page` as the entry documents (each with its snapshot under ``object``), for :meth:`renew`."""
         bounds: dict[str, str | None] = {"after": None, "before": None}
         for param in bounds:
             cursor = getattr(query, param)
@@ -143,5 +148,11 @@ class Ownership:
                 raise InvalidRequestError(f"Invalid '{param}': no such object '{shown}' in this list.", param=param)
             bounds[param] = owner["entry_id"]
         scan = ListQuery(limit=query.limit, order=query.order, after=bounds["after"], before=bounds["before"])
-        found = await self._store.scan(_partition(tenant_id), index, scan)
-        return Page([doc.body["object"] for doc in found.data], found.has_more)
+        return await self._store.scan(_partition(tenant_id), index, scan)
+
+    async def renew(self, tenant_id: str, entry: Document, obj: JSON) -> None:
+        """Replace a listed snapshot read by :meth:`entries` with the upstream's current object, if it changed."""
+        if entry.body.get("object") == obj:
+            return
+        with contextlib.suppress(ConcurrencyError):  # a newer snapshot landed meanwhile
+            await self._store.commit(_partition(tenant_id), [Replace({**entry.body, "object": obj}, entry.etag)])

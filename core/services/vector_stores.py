@@ -12,6 +12,7 @@ from typing import Any
 
 from core.domain.errors import NotFoundError, RelayedError
 from core.domain.pagination import ListQuery, Page
+from core.ports.store import Document
 from core.ports.upstream_api import JSON, UpstreamApi
 
 from ._owned import Ownership, Reference
@@ -38,9 +39,9 @@ class VectorStoreService:
     async def list(self, tenant_id: str, query: ListQuery) -> Page[JSON]:
         """The tenant's stores, each as the upstream shows it now (ingestion moves ``status`` and ``file_counts``);
         a store the upstream no longer has (expired) is shown as last seen."""
-        page = await self._ownership.page(tenant_id, "vector_store", "vector_stores", query)
-        current = await asyncio.gather(*(self._current(tenant_id, snapshot) for snapshot in page.data))
-        return Page(list(current), page.has_more)
+        entries = await self._ownership.entries(tenant_id, "vector_store", "vector_stores", query)
+        current = await asyncio.gather(*(self._current(tenant_id, entry) for entry in entries.data))
+        return Page(list(current), entries.has_more)
 
     async def retrieve(self, tenant_id: str, store_id: str) -> JSON:
         owner = await self._ownership.require(tenant_id, "vector_store", store_id)
@@ -88,16 +89,14 @@ class VectorStoreService:
         await self._ownership.require(tenant_id, "vector_store", store_id)
         await self._ownership.check_references(tenant_id, references)
 
-    async def _current(self, tenant_id: str, snapshot: JSON) -> JSON:
+    async def _current(self, tenant_id: str, entry: Document) -> JSON:
+        snapshot: JSON = entry.body["object"]
         async with self._refreshing:
-            owner = await self._ownership.find(tenant_id, "vector_store", snapshot["id"])
-            if owner is None:
-                return snapshot
             try:
                 found = await self._upstream.call("GET", f"vector_stores/{snapshot['id']}")
             except Exception:  # a list must not fail for one store the upstream cannot show now
                 return snapshot
-            await self._ownership.refresh(tenant_id, owner, found)
+            await self._ownership.renew(tenant_id, entry, found)
             return found
 
     @staticmethod

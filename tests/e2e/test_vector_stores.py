@@ -88,6 +88,21 @@ def test_list_pages(client: openai.OpenAI) -> None:
     assert [s.id for s in desc.data] == [ids[3], ids[2], ids[1]]
 
 
+def test_a_list_shows_each_store_as_the_upstream_has_it_now(client: openai.OpenAI,
+                                                            fake: FakeResponsesServer) -> None:
+    fake.vector_stores.ingestion_reads = 2  # each list reads each store once: the second read finishes ingestion
+    store = client.vector_stores.create(name="Fresh", file_ids=[upload(client, b"text").id])
+    assert store.file_counts.in_progress == 1
+
+    def listed() -> openai.types.VectorStore:
+        return next(s for s in client.vector_stores.list() if s.id == store.id)
+
+    assert listed().file_counts.in_progress == 1
+    done = listed()
+    assert done.status == "completed" and done.file_counts.completed == 1 and done.file_counts.in_progress == 0
+    assert listed() == done  # settled: the next list shows the same
+
+
 def test_files_of_a_store(client: openai.OpenAI, fake: FakeResponsesServer) -> None:
     fake.vector_stores.ingestion_reads = 2
     store = client.vector_stores.create(name="Files")

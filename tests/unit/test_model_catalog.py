@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -23,6 +24,7 @@ class ModelsUpstream:
     async def call(self, method: str, path: str, *, query: Mapping[str, str] | None = None,
                    body: dict[str, Any] | None = None) -> dict[str, Any]:
         self.calls += 1
+        await asyncio.sleep(0)  # a real call suspends: concurrent checks interleave here
         if isinstance(self.listed, Exception):
             raise self.listed
         if path == "models":
@@ -71,3 +73,10 @@ async def test_azure_deployment_names_are_not_checked() -> None:
     upstream = ModelsUpstream(LISTED, deployments=True)
     await ModelCatalog(upstream).check("my-deployment")
     assert upstream.calls == 0
+
+
+async def test_checks_arriving_together_read_the_list_once() -> None:
+    upstream = ModelsUpstream(LISTED)
+    catalog = ModelCatalog(upstream)
+    await asyncio.gather(*(catalog.check("gpt-4o-mini") for _ in range(20)))
+    assert upstream.calls == 1
