@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from tests.servers import ThreadedServer
+from tests.servers import ServedApp
 
 __all__ = ["AUDIENCE", "KEY", "NEXT_KEY", "OID", "TENANT", "JwksServer", "jwk", "token"]
 
@@ -39,7 +39,7 @@ def token(private_key: rsa.RSAPrivateKey = KEY, kid: str = "k1", **claims: Any) 
     return jwt.encode(payload, private_key, algorithm="RS256", headers={"kid": kid})
 
 
-class JwksServer:
+class JwksServer(ServedApp):
     """Serves ``/{tenant}/v2.0/.well-known/openid-configuration`` and ``/{tenant}/discovery/v2.0/keys``."""
 
     def __init__(self) -> None:
@@ -52,11 +52,6 @@ class JwksServer:
             Route("/{tenant}/v2.0/.well-known/openid-configuration", self._configuration),
             Route("/{tenant}/discovery/v2.0/keys", self._keys),
         ])
-        self._http = ThreadedServer(self.app, "JWKS server")
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     @property
     def configuration_url(self) -> str:
@@ -78,12 +73,5 @@ class JwksServer:
             return PlainTextResponse("unavailable", status_code=self.status)
         return JSONResponse({"keys": self.keys})
 
-    def start(self, timeout: float = 10.0) -> JwksServer:
-        self._http.start(timeout)
-        self.port = self._http.port
-        return self
-
-    def stop(self) -> None:
-        self._http.stop()
 
 

@@ -12,9 +12,10 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
-__all__ = ["AZURITE_KEY", "ThreadedServer", "azurite_queue", "free_port", "redis_server", "terminate", "wait_for_port"]
+__all__ = ["AZURITE_KEY", "ServedApp", "ThreadedServer", "azurite_queue", "free_port", "redis_server", "terminate",
+           "wait_for_port"]
 
 # Azurite's documented development account key (public; it protects nothing but the emulator).
 AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
@@ -144,3 +145,32 @@ class ThreadedServer:
             server.force_exit = True
             thread.join(5.0)
         self._server = self._thread = None
+
+
+class ServedApp:
+    """Base of the test servers that are a Starlette ``app`` (set by the subclass before :meth:`start`): serves it
+    on a free loopback port for the life of a ``with`` block, or between :meth:`start` and :meth:`stop`."""
+
+    app: Any
+    port = 0
+    _http: ThreadedServer | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 10.0) -> Self:
+        self._http = ThreadedServer(self.app, type(self).__name__)
+        self._http.start(timeout)
+        self.port = self._http.port
+        return self
+
+    def stop(self) -> None:
+        if self._http is not None:
+            self._http.stop()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()

@@ -17,7 +17,7 @@ from typing import Any
 from core.domain.errors import ApiError, InvalidRequestError
 
 __all__ = ["MAX_DEPTH", "MAX_NUMBER_DIGITS", "MAX_SAFE_INTEGER", "PayloadTooLargeError", "UnsupportedMediaTypeError",
-           "read_json"]
+           "declared_length", "read_bytes", "read_json", "within"]
 
 MAX_DEPTH = 64
 MAX_NUMBER_DIGITS = 64
@@ -43,16 +43,31 @@ class UnsupportedMediaTypeError(ApiError):
                          code="unsupported_media_type")
 
 
-async def read_bytes(chunks: AsyncIterator[bytes], declared_length: str | None, limit: int) -> bytes:
+def declared_length(header: str | None, limit: int) -> int | None:
+    """The Content-Length a client declared (``None`` without one), refused with 413 when over ``limit``."""
+    length = int(header) if header is not None and header.strip().isdigit() else None
+    if length is not None and length > limit:
+        raise PayloadTooLargeError(limit)
+    return length
+
+
+async def within(chunks: AsyncIterator[bytes], limit: int) -> AsyncIterator[bytes]:
+    """The body as it arrives, cut off with 413 as soon as it exceeds ``limit`` (a body sent without a length)."""
+    received = 0
+    async for chunk in chunks:
+        received += len(chunk)
+        if received > limit:
+            raise PayloadTooLargeError(limit)
+        yield chunk
+
+
+async def read_bytes(chunks: AsyncIterator[bytes], declared: str | None, limit: int) -> bytes:
     """The body, refused with 413 as soon as it is known to exceed ``limit`` (from its Content-Length, or while
     reading a body sent without one)."""
-    if declared_length is not None and declared_length.strip().isdigit() and int(declared_length) > limit:
-        raise PayloadTooLargeError(limit)
+    declared_length(declared, limit)
     body = bytearray()
-    async for chunk in chunks:
+    async for chunk in within(chunks, limit):
         body += chunk
-        if len(body) > limit:
-            raise PayloadTooLargeError(limit)
     return bytes(body)
 
 

@@ -191,9 +191,9 @@ class Repository:
         can read several documents at once."""
         usable = self._well_formed(partition, wanted)
         found = await self._get_many(partition, [object_id for _, object_id in wanted[:usable]])
-        kept = [_kept(model, doc, tenant_id) for (model, _), doc in zip(wanted, found, strict=False)]
-        return [None if doc is None else _typed(model, doc) for (model, _), doc in
-                zip(wanted, kept + [None] * (len(wanted) - len(kept)), strict=True)]
+        found += [None] * (len(wanted) - usable)  # ids that cannot exist were not read
+        docs = [_kept(model, doc, tenant_id) for (model, _), doc in zip(wanted, found, strict=True)]
+        return [None if doc is None else _typed(model, doc) for (model, _), doc in zip(wanted, docs, strict=True)]
 
     async def pages(self, partition: Partition, *scans: tuple[type[_Stored], str, ListQuery]) -> list[Page[Any]]:
         """Pages of several indexes (no cursors), in one round trip where the store can scan several at once."""

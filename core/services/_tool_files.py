@@ -160,8 +160,10 @@ class ToolFiles:
             await asyncio.sleep(pause)
             pause = min(pause * 2, 2.0)
 
-    async def own_outputs(self, tenant_id: str, event: Mapping[str, Any]) -> None:
-        """Record the code interpreter files a reply cites as the tenant's, so ``files.content`` serves them."""
+    async def own_outputs(self, tenant_id: str, event: Mapping[str, Any], recorded: set[str]) -> None:
+        """Record the code interpreter files a reply cites as the tenant's, so ``files.content`` serves them; a file
+        already in ``recorded`` (the call's own: a citation streams, then comes again with its finished item) is not
+        written twice."""
         annotations: list[Any] = []
         if event.get("type") == "response.output_text.annotation.added":
             annotations.append(event.get("annotation"))
@@ -173,8 +175,9 @@ class ToolFiles:
                 continue
             file_id, container_id = annotation.get("file_id"), annotation.get("container_id")
             if not (isinstance(file_id, str) and is_upstream_id(file_id) and isinstance(container_id, str)
-                    and is_upstream_id(container_id)):
+                    and is_upstream_id(container_id)) or file_id in recorded:
                 continue
+            recorded.add(file_id)
             try:
                 await self._ownership.record(tenant_id, "container_file", {"id": file_id}, container_id=container_id)
             except ApiError:  # the reply stands; only this file's content will not be served

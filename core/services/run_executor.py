@@ -166,11 +166,12 @@ class RunExecutor:
         return outcome, None
 
     async def _consume(self, execution: _Execution, turn: Turn, request: JSON, emit: Emit) -> None:
+        cited: set[str] = set()
         if self._tool_files is not None:
             await self._tool_files.wait_ingested(request)
         async for event in self._events(request):
             if self._tool_files is not None:
-                await self._tool_files.own_outputs(execution.run.tenant_id, event)
+                await self._tool_files.own_outputs(execution.run.tenant_id, event, cited)
             for effect in turn.handle(event):
                 if isinstance(effect, Store):
                     await self._store(execution, effect.objects)

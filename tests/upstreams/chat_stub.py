@@ -26,14 +26,14 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Self
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from tests.servers import ThreadedServer
+from tests.servers import ServedApp
 
 DEFAULT_TEXT = "Hello from the chat stub."
 Json = dict[str, Any]
@@ -62,7 +62,7 @@ def _slices(text: str, pieces: int) -> list[str]:
     return [text[at:at + size] for at in range(0, len(text), size)]
 
 
-class ChatCompletionsStub:
+class ChatCompletionsStub(ServedApp):
     """``POST /v1/chat/completions`` on 127.0.0.1 (free port), served by uvicorn in a background thread."""
 
     def __init__(self) -> None:
@@ -75,28 +75,8 @@ class ChatCompletionsStub:
             Route("/v1/chat/completions", self._completions, methods=["POST"]),
             Route("/{path:path}", self._not_found, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
         ])
-        self._http = ThreadedServer(self.app, "chat completions stub")
 
     # -- lifecycle -------------------------------------------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        """The base URL to give a bridge (it appends ``/v1/chat/completions`` itself)."""
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, timeout: float = 10.0) -> Self:
-        self._http.start(timeout)
-        self.port = self._http.port
-        return self
-
-    def stop(self) -> None:
-        self._http.stop()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     # -- script ----------------------------------------------------------------------------------------------------
 

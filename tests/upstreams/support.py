@@ -39,7 +39,7 @@ from starlette.routing import Route
 from core import bootstrap
 from core.config import Settings, parse_api_keys
 from core.http.local_host import build_app
-from tests.servers import ThreadedServer, free_port, terminate, wait_for_port
+from tests.servers import ServedApp, free_port, terminate, wait_for_port
 
 HERE = Path(__file__).resolve().parent
 VENV = HERE / ".venv-upstreams"
@@ -181,7 +181,7 @@ _HOP_BY_HOP = frozenset({"host", "connection", "keep-alive", "transfer-encoding"
                          "upgrade", "proxy-authorization", "proxy-authenticate", "accept-encoding"})
 
 
-class RecordingProxy:
+class RecordingProxy(ServedApp):
     """Forwards every request to ``target`` unchanged (path and query kept) and records it; the answer comes back
     as the upstream streams it. Lets a test see exactly what the service sent a third-party server."""
 
@@ -202,11 +202,6 @@ class RecordingProxy:
 
         self.app = Starlette(routes=[Route("/{path:path}", self._forward,
                                            methods=["GET", "POST", "PUT", "PATCH", "DELETE"])], lifespan=lifespan)
-        self._http = ThreadedServer(self.app, "recording proxy")
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     @property
     def requests(self) -> list[Json]:
@@ -246,19 +241,6 @@ class RecordingProxy:
         return StreamingResponse(upstream.aiter_raw(), status_code=upstream.status_code, headers=answer_headers,
                                  background=BackgroundTask(upstream.aclose))
 
-    def start(self, timeout: float = 10.0) -> Self:
-        self._http.start(timeout)
-        self.port = self._http.port
-        return self
-
-    def stop(self) -> None:
-        self._http.stop()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
 
 # --- the service under test -----------------------------------------------------------------------------------------

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 from azurefunctions.extensions.http.fastapi import Response, StreamingResponse
 
 from core.domain.errors import InvalidRequestError
-from core.http._body import PayloadTooLargeError
+from core.http._body import declared_length, within
 from core.http._endpoint import Call
 from core.http._routes import Routes
 from core.http.presenters import present_objects
@@ -19,16 +18,6 @@ bp = routes.blueprint
 MAX_LIST_LIMIT = 10_000  # OpenAI's bounds for the files list, whose default is its maximum
 
 
-async def _within(chunks: AsyncIterator[bytes], limit: int) -> AsyncIterator[bytes]:
-    """The upload as it arrives, cut off with 413 (the upstream request aborted) once it exceeds ``limit``."""
-    sent = 0
-    async for chunk in chunks:
-        sent += len(chunk)
-        if sent > limit:
-            raise PayloadTooLargeError(limit)
-        yield chunk
-
-
 @routes("files", "POST")
 async def files_create(call: Call) -> dict[str, Any]:
     content_type = call.request.headers.get("content-type") or ""
@@ -36,11 +25,8 @@ async def files_create(call: Call) -> dict[str, Any]:
         raise InvalidRequestError("Send the file as multipart/form-data with the fields 'file' and 'purpose'.",
                                   code="invalid_content_type")
     limit = call.container.settings.max_upload_bytes
-    declared = call.request.headers.get("content-length")
-    length = int(declared) if declared and declared.strip().isdigit() else None
-    if length is not None and length > limit:
-        raise PayloadTooLargeError(limit)
-    return await call.container.files.upload(call.tenant_id, content_type, _within(call.request.stream(), limit),
+    length = declared_length(call.request.headers.get("content-length"), limit)
+    return await call.container.files.upload(call.tenant_id, content_type, within(call.request.stream(), limit),
                                              length)
 
 

@@ -67,34 +67,29 @@ async def vector_store_files_create(call: Call) -> dict[str, Any]:
 
 @routes("vector_stores/{vector_store_id}/files", "GET")
 async def vector_store_files_list(call: Call) -> dict[str, Any]:
-    return await call.container.vector_stores.forward(call.tenant_id, call.path("vector_store_id"), "GET", "files",
-                                                      query=_list_params(call))
+    return await _forward(call, "GET", "files", query=_list_params(call))
 
 
 @routes("vector_stores/{vector_store_id}/files/{file_id}", "GET")
 async def vector_store_files_retrieve(call: Call) -> dict[str, Any]:
-    return await call.container.vector_stores.forward(call.tenant_id, call.path("vector_store_id"), "GET",
-                                                      f"files/{call.path('file_id')}")
+    return await _forward(call, "GET", f"files/{call.path('file_id')}")
 
 
 @routes("vector_stores/{vector_store_id}/files/{file_id}/content", "GET")
 async def vector_store_files_content(call: Call) -> dict[str, Any]:
     call.query()
-    return await call.container.vector_stores.forward(call.tenant_id, call.path("vector_store_id"), "GET",
-                                                      f"files/{call.path('file_id')}/content")
+    return await _forward(call, "GET", f"files/{call.path('file_id')}/content")
 
 
 @routes("vector_stores/{vector_store_id}/files/{file_id}", "POST")
 async def vector_store_files_update(call: Call) -> dict[str, Any]:
     body = parse(FileAttributes, await call.body())
-    return await call.container.vector_stores.forward(call.tenant_id, call.path("vector_store_id"), "POST",
-                                                      f"files/{call.path('file_id')}", body=body.model_dump())
+    return await _forward(call, "POST", f"files/{call.path('file_id')}", body=body.model_dump())
 
 
 @routes("vector_stores/{vector_store_id}/files/{file_id}", "DELETE")
 async def vector_store_files_delete(call: Call) -> dict[str, Any]:
-    return await call.container.vector_stores.forward(call.tenant_id, call.path("vector_store_id"), "DELETE",
-                                                      f"files/{call.path('file_id')}")
+    return await _forward(call, "DELETE", f"files/{call.path('file_id')}")
 
 
 @routes("vector_stores/{vector_store_id}/file_batches", "POST")
@@ -106,21 +101,24 @@ async def vector_store_file_batches_create(call: Call) -> dict[str, Any]:
 
 @routes("vector_stores/{vector_store_id}/file_batches/{batch_id}", "GET")
 async def vector_store_file_batches_retrieve(call: Call) -> dict[str, Any]:
-    return await call.container.vector_stores.forward(call.tenant_id, call.path("vector_store_id"), "GET",
-                                                      f"file_batches/{call.path('batch_id')}")
+    return await _forward(call, "GET", f"file_batches/{call.path('batch_id')}")
 
 
 @routes("vector_stores/{vector_store_id}/file_batches/{batch_id}/cancel", "POST")
 async def vector_store_file_batches_cancel(call: Call) -> dict[str, Any]:
-    return await call.container.vector_stores.forward(call.tenant_id, call.path("vector_store_id"), "POST",
-                                                      f"file_batches/{call.path('batch_id')}/cancel")
+    return await _forward(call, "POST", f"file_batches/{call.path('batch_id')}/cancel")
 
 
 @routes("vector_stores/{vector_store_id}/file_batches/{batch_id}/files", "GET")
 async def vector_store_file_batches_files(call: Call) -> dict[str, Any]:
-    return await call.container.vector_stores.forward(call.tenant_id, call.path("vector_store_id"), "GET",
-                                                      f"file_batches/{call.path('batch_id')}/files",
-                                                      query=_list_params(call))
+    return await _forward(call, "GET", f"file_batches/{call.path('batch_id')}/files", query=_list_params(call))
+
+
+async def _forward(call: Call, method: str, subpath: str, *, query: dict[str, str] | None = None,
+                   body: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A call on one of the caller's stores (``files/{id}``, ``file_batches/{id}/cancel``, …), relayed as is."""
+    return await call.container.vector_stores.forward(call.tenant_id, call.path("vector_store_id"), method, subpath,
+                                                      query=query, body=body)
 
 
 def _list_params(call: Call) -> dict[str, str]:
